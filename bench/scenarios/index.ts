@@ -1,0 +1,10 @@
+/**
+ * Every scenario `npm run bench` knows, in run order. To add one: write a file next to this
+ * one exporting `Scenario` values (see ../scenario.ts and objects.ts for an example) and
+ * append them here.
+ */
+import type { Scenario } from '../scenario.ts';
+import { memoryScenarios } from './memory.ts';
+import { objectScenarios } from './objects.ts';
+
+export const SCENARIOS: readonly Scenario[] = [...objectScenarios, ...memoryScenarios];

@@ -1,0 +1,44 @@
+/**
+ * Meridian as a target: one region, `us-east-1`, on an ephemeral port.
+ *
+ * `startWorld` lives in `packages/server/src/cli/world.ts`. It is imported by a computed URL
+ * so that this file typechecks before that module exists; `WorldModule` states the contract.
+ * If it is missing or throws, the child exits non-zero and the harness reports the target
+ * as failed to start and goes on with the others.
+ */
+import { dataDirFromEnv, requireEnv, serveUntilParentExits } from './child.ts';
+
+interface StartWorldOptions {
+  dataDir: string;
+  regions?: Array<{ name: string; port: number }>;
+  host?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  logLevel?: string;
+}
+interface World {
+  regions: Array<{ name: string; endpoint: string }>;
+  close(): Promise<void>;
+}
+interface WorldModule {
+  startWorld(opts: StartWorldOptions): Promise<World>;
+}
+
+const worldUrl = new URL('../../packages/server/src/cli/world.ts', import.meta.url);
+
+await serveUntilParentExits(async () => {
+  const { startWorld } = (await import(worldUrl.href)) as WorldModule;
+  const world = await startWorld({
+    dataDir: dataDirFromEnv(),
+    regions: [{ name: 'us-east-1', port: 0 }],
+    host: '127.0.0.1',
+    // The harness owns the credentials (bench/target.ts) and hands them over explicitly.
+    credentials: {
+      accessKeyId: requireEnv('BENCH_ACCESS_KEY_ID'),
+      secretAccessKey: requireEnv('BENCH_SECRET_ACCESS_KEY'),
+    },
+    logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
+  });
+  const region = world.regions.find((r) => r.name === 'us-east-1') ?? world.regions[0];
+  if (!region) throw new Error('startWorld returned no regions');
+  return { endpoint: region.endpoint, close: () => world.close() };
+});

@@ -1,0 +1,148 @@
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  applyConfigDocument,
+  applyEnv,
+  defaultConfig,
+  loadConfigFile,
+  resolveDataDir,
+  type WorldConfig,
+} from '../core/config.ts';
+import { createLogger } from '../core/log.ts';
+import { startWorld, type World } from './world.ts';
+
+const USAGE = `Usage: meridian <command> [options]
+
+Commands:
+  up        Start a world: every configured region in this process
+  region    Start one region of a world (regions share the data directory's catalog)
+  help      Show this help
+
+Options (up, region):
+  --config FILE      YAML configuration (regions, ports, credentials, dataDir)
+  --data-dir DIR     Where data lives (default ./.meridian)
+  --host ADDR        Address to bind (default 127.0.0.1)
+  --json             Print one JSON line when ready instead of the banner
+Options (region):
+  --name REGION      The region to serve (e.g. eu-west-1)
+  --port PORT        Its port (default: from the configuration)
+
+Environment: MERIDIAN_DATA_DIR, MERIDIAN_HOST, MERIDIAN_LOG_LEVEL,
+  MERIDIAN_ROOT_ACCESS_KEY_ID, MERIDIAN_ROOT_SECRET_ACCESS_KEY, MERIDIAN_ROOT_ACCOUNT_ID
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'up':
+      case 'region':
+        return await serve(command, rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return 0;
+      default:
+        process.stderr.write(`meridian: unknown command '${command}'\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`meridian: ${(err as Error).message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function buildConfig(values: { config?: string; 'data-dir'?: string; host?: string }): WorldConfig {
+  let config = defaultConfig();
+  if (values.config) config = loadConfigFile(config, values.config);
+  config = applyEnv(config, process.env);
+  const overrides: Record<string, unknown> = {};
+  if (values['data-dir']) overrides.dataDir = values['data-dir'];
+  if (values.host) overrides.host = values.host;
+  return applyConfigDocument(config, overrides);
+}
+
+async function serve(command: 'up' | 'region', args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      host: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      port: { type: 'string' },
+    },
+    strict: true,
+  });
+  const config = buildConfig(values);
+  let regions = config.regions;
+  if (command === 'region') {
+    if (!values.name) throw new ConfigError('region needs --name');
+    const configured = regions.find((r) => r.name === values.name);
+    const port = values.port !== undefined ? Number(values.port) : configured?.port;
+    if (port === undefined || !Number.isInteger(port)) throw new ConfigError(`no port for region ${values.name}: pass --port`);
+    regions = applyConfigDocument(config, { regions: [{ name: values.name, port }] }).regions;
+  }
+  const log = createLogger({ level: config.logLevel, pretty: !values.json && process.stdout.isTTY === true });
+  const dataDir = resolveDataDir(config, process.cwd());
+  const world = await startWorld({
+    dataDir,
+    regions,
+    host: config.host,
+    domains: config.domains,
+    credentials: config.credentials,
+    logger: log,
+  });
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ event: 'ready', dataDir, regions: world.regions }) + '\n');
+  } else {
+    process.stdout.write(banner(world, config, dataDir));
+  }
+  await untilSignal();
+  if (!values.json) process.stdout.write('\nShutting down: finishing requests in flight...\n');
+  await world.close();
+  if (!values.json) process.stdout.write('Stopped. Data is kept in ' + dataDir + '\n');
+  return 0;
+}
+
+function banner(world: World, config: WorldConfig, dataDir: string): string {
+  const first = world.regions[0];
+  const width = Math.max(...world.regions.map((r) => r.name.length));
+  const lines = [
+    '',
+    `  Meridian is running: ${world.regions.length} region${world.regions.length === 1 ? '' : 's'}`,
+    '',
+    ...world.regions.map((r) => `    ${r.name.padEnd(width)}  ${r.endpoint}`),
+    '',
+    `  Access key:  ${config.credentials.accessKeyId}`,
+    `  Secret key:  ${config.credentials.secretAccessKey}`,
+    `  Data:        ${dataDir}`,
+    '',
+    '  Try it:',
+    `    export AWS_ACCESS_KEY_ID=${config.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${config.credentials.secretAccessKey}`,
+    `    aws --endpoint-url ${first.endpoint} --region ${first.name} s3 mb s3://my-bucket`,
+    `    aws --endpoint-url ${first.endpoint} --region ${first.name} s3 ls`,
+    '',
+    '  Press Ctrl-C to stop.',
+    '',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}

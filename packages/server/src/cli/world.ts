@@ -1,0 +1,118 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LmdbCatalog } from '../catalog/catalog.ts';
+import { DEFAULT_CREDENTIALS, type RegionConfig } from '../core/config.ts';
+import { createLogger, type Logger } from '../core/log.ts';
+import { RegionServer } from '../s3/server.ts';
+import { Engine } from '../storage/engine.ts';
+import { FsBlobStore } from '../storage/fs-blob.ts';
+import { LmdbMetaStore } from '../storage/lmdb-meta.ts';
+import type { ObjectEngine } from '../storage/types.ts';
+
+/**
+ * The composition root of a world: one catalog, and per region an engine (LMDB metadata,
+ * file blobs) behind an S3 endpoint, all in this process.
+ */
+export interface WorldOptions {
+  dataDir: string;
+  regions?: RegionConfig[];
+  host?: string;
+  domains?: string[];
+  credentials?: { accessKeyId: string; secretAccessKey: string; accountId?: string };
+  logLevel?: string;
+  logger?: Logger;
+  /** Objects up to this many bytes are stored inside the metadata store. */
+  inlineMax?: number;
+}
+
+export interface RunningRegion {
+  name: string;
+  endpoint: string;
+}
+
+export interface World {
+  regions: RunningRegion[];
+  close(): Promise<void>;
+}
+
+export async function startWorld(opts: WorldOptions): Promise<World> {
+  const dataDir = resolve(opts.dataDir);
+  const log = opts.logger ?? createLogger({ level: opts.logLevel ?? 'warn', pretty: false });
+  const host = opts.host ?? '127.0.0.1';
+  const regions = opts.regions ?? [{ name: 'us-east-1', port: 0 }];
+  const credentials = { ...DEFAULT_CREDENTIALS, ...opts.credentials };
+  mkdirSync(join(dataDir, 'catalog'), { recursive: true });
+  const catalog = new LmdbCatalog({ path: join(dataDir, 'catalog'), regions: [], keys: [credentials] });
+  const started: Started[] = [];
+  const sweeping = new AbortController();
+  const running: RunningRegion[] = [];
+  const startedAt = Date.now();
+  try {
+    for (const region of regions) {
+      const dir = join(dataDir, 'regions', region.name);
+      mkdirSync(join(dir, 'meta'), { recursive: true });
+      const engine = new Engine({
+        region: region.name,
+        meta: new LmdbMetaStore(join(dir, 'meta')),
+        blobs: new FsBlobStore(join(dir, 'blobs')),
+        inlineMax: opts.inlineMax,
+      });
+      await reconcile(catalog, engine, log);
+      const server = new RegionServer({ region: region.name, engine, catalog, domains: opts.domains ?? ['localhost'], log });
+      const sweep = engine
+        .sweepOrphans(startedAt, sweeping.signal)
+        .then((n) => {
+          if (n > 0) log.info({ region: region.name, removed: n }, 'removed orphan blobs left by a crash');
+        })
+        .catch((err: unknown) => log.error({ err, region: region.name }, 'orphan sweep failed'));
+      started.push({ server, engine, sweep });
+      const endpoint = await server.listen(region.port, host);
+      catalog.setRegionEndpoint(region.name, endpoint);
+      running.push({ name: region.name, endpoint });
+    }
+  } catch (err) {
+    sweeping.abort();
+    await closeAll(started, catalog);
+    throw err;
+  }
+  return {
+    regions: running,
+    close: () => {
+      sweeping.abort();
+      return closeAll(started, catalog);
+    },
+  };
+}
+
+interface Started {
+  server: RegionServer;
+  engine: ObjectEngine;
+  sweep: Promise<void>;
+}
+
+async function closeAll(started: Started[], catalog: LmdbCatalog): Promise<void> {
+  await Promise.all(started.map((s) => s.server.close()));
+  await Promise.all(started.map((s) => s.sweep));
+  await Promise.all(started.map((s) => s.engine.close()));
+  await catalog.close();
+}
+
+/**
+ * Makes the catalog agree with the region's own store, which is the truth for the region's
+ * buckets: CreateBucket claims the name before creating the bucket and DeleteBucket deletes
+ * it before releasing the name, so a crash between the two leaves a claim with no bucket,
+ * which is released here.
+ */
+async function reconcile(catalog: LmdbCatalog, engine: ObjectEngine, log: Logger): Promise<void> {
+  const local = new Map(engine.listBuckets().map((b) => [b.name, b]));
+  for (const loc of catalog.listBuckets()) {
+    if (loc.region === engine.region && !local.has(loc.name)) await catalog.releaseBucket(loc.name, engine.region);
+  }
+  for (const b of local.values()) {
+    const loc = catalog.lookupBucket(b.name);
+    if (!loc) await catalog.claimBucket({ name: b.name, region: b.region, owner: b.owner, createdAt: b.createdAt });
+    else if (loc.region !== engine.region) {
+      log.warn({ bucket: b.name, region: engine.region, holder: loc.region }, 'bucket name held by another region');
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { S3Error } from '../core/errors.ts';
+import { createChunkedDecoder } from './auth/chunked.ts';
+import type { SignedRequest } from './auth/sigv4.ts';
+
+/**
+ * The request payload as the client meant it: aws-chunked framing removed and verified, the
+ * signed SHA-256 checked, trailers collected. Bytes stream through; nothing is buffered whole.
+ */
+export interface RequestBody {
+  stream: Readable;
+  /** The decoded length the client announced (Content-Length or x-amz-decoded-content-length). */
+  length?: number;
+  /** Trailing headers (e.g. `x-amz-checksum-crc32`), complete once `stream` has ended. */
+  trailers(): Record<string, string>;
+}
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+function intHeader(req: IncomingMessage, name: string): number | undefined {
+  const raw = req.headers[name];
+  if (raw === undefined || Array.isArray(raw)) return undefined;
+  if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', `Invalid ${name} header`);
+  return Number(raw);
+}
+
+export function requestBody(req: IncomingMessage, auth: SignedRequest): RequestBody {
+  const payload = auth.payload;
+  if (payload.kind === 'streaming-signed' || payload.kind === 'streaming-unsigned-trailer') {
+    const decodedLength = intHeader(req, 'x-amz-decoded-content-length');
+    if (decodedLength === undefined && payload.kind === 'streaming-signed') {
+      throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
+    }
+    const decoder = createChunkedDecoder({
+      signing:
+        payload.kind === 'streaming-signed'
+          ? {
+              signingKey: auth.signingKey,
+              seedSignature: auth.signature,
+              amzDate: auth.amzDate,
+              scope: auth.scope,
+            }
+          : undefined,
+      trailer: payload.kind === 'streaming-unsigned-trailer' || payload.trailer,
+      decodedLength,
+    });
+    req.on('error', (err) => decoder.destroy(err));
+    req.pipe(decoder);
+    return { stream: decoder, length: decodedLength, trailers: () => decoder.trailers };
+  }
+  const length = intHeader(req, 'content-length');
+  if (payload.kind === 'sha256' && payload.hex !== EMPTY_SHA256) {
+    const check = new Sha256Check(payload.hex);
+    req.on('error', (err) => check.destroy(err));
+    req.pipe(check);
+    return { stream: check, length, trailers: () => ({}) };
+  }
+  return { stream: req, length, trailers: () => ({}) };
+}
+
+/** Passes bytes through and fails at the end if they do not hash to the signed SHA-256. */
+class Sha256Check extends Transform {
+  readonly #hash = createHash('sha256');
+  readonly #expected: string;
+
+  constructor(expected: string) {
+    super();
+    this.#expected = expected.toLowerCase();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#hash.update(chunk);
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    const actual = this.#hash.digest('hex');
+    if (actual !== this.#expected) {
+      cb(
+        new S3Error('XAmzContentSHA256Mismatch', undefined, {
+          fields: { ClientComputedContentSHA256: this.#expected, S3ComputedContentSHA256: actual },
+        }),
+      );
+      return;
+    }
+    cb();
+  }
+}
+
+/** Reads a small request body (an XML document) into a string, refusing more than `limit` bytes. */
+export async function readSmallBody(body: RequestBody, limit = 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body.stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new S3Error('MalformedXML', 'The XML you provided was larger than the maximum allowed size.');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}

@@ -1,0 +1,41 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { Logger } from '../core/log.ts';
+import type { ObjectEngine } from '../storage/types.ts';
+import type { SignedRequest } from './auth/sigv4.ts';
+import type { RequestBody } from './body.ts';
+import type { Route } from './router.ts';
+
+/** Everything a handler needs about one request. Handlers never see stores or files. */
+export interface S3Context {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  route: Route;
+  bucket?: string;
+  key?: string;
+  query: URLSearchParams;
+  auth: SignedRequest;
+  /** The account the request acts for. */
+  accountId: string;
+  /** The region this endpoint serves. */
+  region: string;
+  engine: ObjectEngine;
+  catalog: Catalog;
+  /** The decoded payload; call once. */
+  body(): RequestBody;
+  log: Logger;
+}
+
+export type Handler = (ctx: S3Context) => Promise<void>;
+
+/** The bucket of a bucket or object operation (the router guarantees one). */
+export function bucketOf(ctx: S3Context): string {
+  if (ctx.bucket === undefined) throw new Error(`${ctx.route.op} routed without a bucket`);
+  return ctx.bucket;
+}
+
+export function keyOf(ctx: S3Context): string {
+  if (ctx.key === undefined) throw new Error(`${ctx.route.op} routed without a key`);
+  return ctx.key;
+}

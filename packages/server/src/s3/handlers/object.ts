@@ -1,0 +1,145 @@
+import { pipeline } from 'node:stream/promises';
+import { S3Error } from '../../core/errors.ts';
+import { checksumHeaderName, isValidChecksumValue } from '../../storage/checksum.ts';
+import type { ObjectVersion } from '../../storage/types.ts';
+import { checkConditions, parseRange } from '../conditions.ts';
+import { bucketOf, keyOf, type Handler, type S3Context } from '../context.ts';
+import {
+  contentHeadersFrom,
+  header,
+  objectHeaders,
+  quoteEtag,
+  requestedChecksum,
+  storageClassFrom,
+  userMetadataFrom,
+} from '../headers.ts';
+import { sendEmpty } from '../respond.ts';
+
+const RESPONSE_OVERRIDES: Record<string, string> = {
+  'response-content-type': 'content-type',
+  'response-content-language': 'content-language',
+  'response-expires': 'expires',
+  'response-cache-control': 'cache-control',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+};
+
+function versionIdParam(ctx: S3Context): string | undefined {
+  const v = ctx.query.get('versionId');
+  if (v === null) return undefined;
+  if (v === '') throw new S3Error('InvalidArgument', 'Version id cannot be the empty string', { fields: { ArgumentName: 'versionId', ArgumentValue: '' } });
+  return v;
+}
+
+function isVersioned(ctx: S3Context): boolean {
+  return ctx.engine.getBucket(bucketOf(ctx))?.versioning !== 'Unversioned';
+}
+
+export const putObject: Handler = async (ctx) => {
+  const { headers } = ctx.req;
+  const bucket = bucketOf(ctx);
+  const key = keyOf(ctx);
+  const userMetadata = userMetadataFrom(headers);
+  const storageClass = storageClassFrom(headers);
+  const contentMd5 = header(headers, 'content-md5');
+  if (contentMd5 !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(contentMd5)) throw new S3Error('InvalidDigest');
+  const requested = requestedChecksum(headers);
+  if (requested?.headerValue !== undefined && !isValidChecksumValue(requested.algorithm, requested.headerValue)) {
+    throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(requested.algorithm)} header is invalid.`);
+  }
+  const body = ctx.body();
+  if (body.length === undefined) throw new S3Error('MissingContentLength');
+  if (body.length > 5 * 1024 ** 4) throw new S3Error('EntityTooLarge');
+  const version = await ctx.engine.putObject({
+    bucket,
+    key,
+    body: body.stream,
+    contentLength: body.length,
+    contentMd5,
+    checksum: requested && {
+      algorithm: requested.algorithm,
+      expected: () =>
+        requested.inTrailer ? body.trailers()[checksumHeaderName(requested.algorithm)] : requested.headerValue,
+    },
+    ...contentHeadersFrom(headers),
+    userMetadata,
+    storageClass,
+    owner: ctx.accountId,
+  });
+  const out: Record<string, string> = { etag: quoteEtag(version.etag) };
+  if (version.versionId !== 'null') out['x-amz-version-id'] = version.versionId;
+  if (version.checksum) {
+    out[checksumHeaderName(version.checksum.algorithm)] = version.checksum.value;
+    out['x-amz-checksum-type'] = version.checksum.type;
+  }
+  sendEmpty(ctx.res, 200, out);
+};
+
+function readHeaders(ctx: S3Context, version: ObjectVersion, ranged: boolean): Record<string, string> {
+  // A whole-object checksum would not match a range, so S3 sends none with one.
+  const h = objectHeaders(version, {
+    versioned: isVersioned(ctx),
+    checksumMode: !ranged && header(ctx.req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED',
+  });
+  for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
+    const v = ctx.query.get(param);
+    if (v !== null) h[name] = v;
+  }
+  return h;
+}
+
+export const headObject: Handler = async (ctx) => {
+  const version = ctx.engine.headObject({ bucket: bucketOf(ctx), key: keyOf(ctx), versionId: versionIdParam(ctx) });
+  checkConditions(ctx.req.headers, version);
+  const range = parseRange(header(ctx.req.headers, 'range'), version.size);
+  const h = readHeaders(ctx, version, range !== undefined);
+  if (range) {
+    h['content-range'] = `bytes ${range.start}-${range.end}/${version.size}`;
+    h['content-length'] = String(range.end - range.start + 1);
+    ctx.res.writeHead(206, h);
+  } else {
+    h['content-length'] = String(version.size);
+    ctx.res.writeHead(200, h);
+  }
+  ctx.res.end();
+};
+
+export const getObject: Handler = async (ctx) => {
+  const bucket = bucketOf(ctx);
+  const key = keyOf(ctx);
+  const versionId = versionIdParam(ctx);
+  const meta = ctx.engine.headObject({ bucket, key, versionId });
+  checkConditions(ctx.req.headers, meta);
+  const range = parseRange(header(ctx.req.headers, 'range'), meta.size);
+  // Open exactly the version whose headers we send, even if a newer one lands meanwhile.
+  const { version, body } = ctx.engine.getObject({ bucket, key, versionId: meta.versionId, range });
+  const h = readHeaders(ctx, version, range !== undefined);
+  let status = 200;
+  if (range) {
+    status = 206;
+    h['content-range'] = `bytes ${range.start}-${range.end}/${version.size}`;
+    h['content-length'] = String(range.end - range.start + 1);
+  } else {
+    h['content-length'] = String(version.size);
+  }
+  if (Buffer.isBuffer(body)) {
+    ctx.res.writeHead(status, h);
+    ctx.res.end(body);
+    return;
+  }
+  // Open the file before committing to a 200, so a read failure is still an error response.
+  await new Promise<void>((resolve, reject) => {
+    body.once('open', () => resolve());
+    body.once('error', reject);
+  });
+  ctx.res.writeHead(status, h);
+  await pipeline(body, ctx.res);
+};
+
+export const deleteObject: Handler = async (ctx) => {
+  const result = await ctx.engine.deleteObject({ bucket: bucketOf(ctx), key: keyOf(ctx), versionId: versionIdParam(ctx) });
+  const h: Record<string, string> = {};
+  if (result.versionId !== undefined) h['x-amz-version-id'] = result.versionId;
+  if (result.deleteMarker) h['x-amz-delete-marker'] = 'true';
+  sendEmpty(ctx.res, 204, h);
+};

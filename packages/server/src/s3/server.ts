@@ -1,0 +1,232 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Catalog } from '../catalog/catalog.ts';
+import { S3Error } from '../core/errors.ts';
+import { newHostId, newRequestId } from '../core/ids.ts';
+import type { Logger } from '../core/log.ts';
+import type { ObjectEngine } from '../storage/types.ts';
+import { parseAddress } from './address.ts';
+import { createAuthenticator, type AuthResult, type SignedRequest } from './auth/sigv4.ts';
+import { requestBody, type RequestBody } from './body.ts';
+import type { Handler, S3Context } from './context.ts';
+import { Forwarder } from './forward.ts';
+import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './handlers/bucket.ts';
+import { listObjects, listObjectsV2 } from './handlers/list.ts';
+import { deleteObject, getObject, headObject, putObject } from './handlers/object.ts';
+import { sendError } from './respond.ts';
+import { matchRoute, type Route, type Target } from './router.ts';
+
+export const HANDLERS: Readonly<Record<string, Handler>> = {
+  ListBuckets: listBuckets,
+  CreateBucket: createBucket,
+  HeadBucket: headBucket,
+  DeleteBucket: deleteBucket,
+  GetBucketLocation: getBucketLocation,
+  ListObjects: listObjects,
+  ListObjectsV2: listObjectsV2,
+  PutObject: putObject,
+  GetObject: getObject,
+  HeadObject: headObject,
+  DeleteObject: deleteObject,
+};
+
+/** S3 keys are at most 1024 bytes of UTF-8. */
+const MAX_KEY_BYTES = 1024;
+
+export interface RegionServerOptions {
+  region: string;
+  engine: ObjectEngine;
+  catalog: Catalog;
+  domains: readonly string[];
+  log: Logger;
+  /** Clock for signature checks (tests move it). */
+  now?: () => Date;
+}
+
+/** The S3 endpoint of one region: a node:http server in front of that region's engine. */
+export class RegionServer {
+  readonly region: string;
+  readonly #opts: RegionServerOptions;
+  readonly #server: Server;
+  readonly #authenticate: (req: Parameters<ReturnType<typeof createAuthenticator>>[0]) => AuthResult;
+  readonly #forwarder = new Forwarder();
+  readonly #log: Logger;
+
+  constructor(opts: RegionServerOptions) {
+    this.region = opts.region;
+    this.#opts = opts;
+    this.#log = opts.log.child({ region: opts.region });
+    this.#authenticate = createAuthenticator((id) => opts.catalog.accessKey(id));
+    this.#server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+      void this.#handle(req, res);
+    });
+  }
+
+  async listen(port: number, host: string): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = this.#server.address() as AddressInfo;
+    const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return `http://${h}:${addr.port}`;
+  }
+
+  /** Stops accepting connections, lets requests in flight finish, then closes idle sockets. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const idle = setInterval(() => this.#server.closeIdleConnections(), 100);
+    const force = setTimeout(() => this.#server.closeAllConnections(), 10_000);
+    try {
+      await closed;
+    } finally {
+      clearInterval(idle);
+      clearTimeout(force);
+    }
+    await this.#forwarder.close();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = newRequestId();
+    const hostId = newHostId();
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amz-id-2', hostId);
+    res.setHeader('server', 'Meridian');
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q === -1 ? url : url.slice(0, q);
+    const rawQuery = q === -1 ? '' : url.slice(q + 1);
+    let resource = rawPath;
+    try {
+      const address = parseAddress(req.headers.host, rawPath, this.#opts.domains);
+      resource = address.bucket === undefined ? '/' : `/${address.bucket}${address.key === undefined ? '' : `/${address.key}`}`;
+      if (address.key !== undefined && Buffer.byteLength(address.key) > MAX_KEY_BYTES) {
+        throw new S3Error('KeyTooLongError', undefined, {
+          fields: { MaxSizeAllowed: String(MAX_KEY_BYTES), Size: String(Buffer.byteLength(address.key)) },
+        });
+      }
+      const query = new URLSearchParams(rawQuery);
+      const target: Target = address.key !== undefined ? 'object' : address.bucket !== undefined ? 'bucket' : 'service';
+      const auth = this.#authenticate({
+        method: req.method ?? 'GET',
+        rawPath,
+        rawQuery,
+        headers: req.headers,
+        now: this.#opts.now?.() ?? new Date(),
+      });
+      const match = matchRoute({
+        method: req.method ?? 'GET',
+        target,
+        query,
+        hasHeader: (name) => req.headers[name] !== undefined,
+      });
+      if (match.kind === 'unknown-subresource') {
+        throw new S3Error('NotImplemented', `The ${match.sub} subresource is not implemented`);
+      }
+      if (match.kind === 'method-not-allowed') {
+        throw new S3Error('MethodNotAllowed', undefined, {
+          fields: { Method: req.method ?? '', ResourceType: target === 'service' ? 'SERVICE' : target.toUpperCase() },
+        });
+      }
+      const route = match.route;
+      if (await this.#routeToRegion(req, res, route, address.bucket, auth)) return;
+      if (auth.kind === 'anonymous') {
+        const local = address.bucket !== undefined && this.#opts.engine.getBucket(address.bucket);
+        throw new S3Error('AccessDenied', undefined, {
+          headers: local ? { 'x-amz-bucket-region': this.region } : {},
+        });
+      }
+      const handler = HANDLERS[route.op];
+      if (!handler) {
+        throw new S3Error('NotImplemented', `${route.op} is not implemented`, { fields: { Operation: route.op } });
+      }
+      let body: RequestBody | undefined;
+      const ctx: S3Context = {
+        req,
+        res,
+        requestId,
+        route,
+        bucket: address.bucket,
+        key: address.key,
+        query,
+        auth,
+        accountId: auth.credential.accountId,
+        region: this.region,
+        engine: this.#opts.engine,
+        catalog: this.#opts.catalog,
+        body: () => {
+          if (body) throw new Error('request body read twice');
+          body = requestBody(req, auth);
+          return body;
+        },
+        log: this.#log,
+      };
+      await handler(ctx);
+    } catch (err) {
+      sendError(req, res, err, { requestId, hostId, resource, log: this.#log });
+    }
+  }
+
+  /**
+   * The multi-region namespace, answered exactly as S3 does. Returns true when the request
+   * was passed on to the bucket's region.
+   *
+   * - No bucket in the path (ListBuckets), or CreateBucket: the signature must be for this region.
+   * - A bucket here: the signature must be for this region.
+   * - A bucket in region R elsewhere: signed for R -> forwarded to R (so a client that learned
+   *   the region from a 301 but keeps one endpoint still succeeds); signed for this region ->
+   *   301 PermanentRedirect; signed for any other region -> AuthorizationHeaderMalformed
+   *   naming R. Every answer carries `x-amz-bucket-region`.
+   */
+  async #routeToRegion(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    bucket: string | undefined,
+    auth: AuthResult,
+  ): Promise<boolean> {
+    const location =
+      bucket !== undefined && route.op !== 'CreateBucket' ? this.#opts.catalog.lookupBucket(bucket) : undefined;
+    const signedFor = auth.kind === 'signed' ? auth.region : undefined;
+    if (!location || location.region === this.region || route.op === 'GetBucketLocation') {
+      if (signedFor !== undefined && signedFor !== this.region) {
+        throw wrongRegion(auth as SignedRequest, this.region, location ? { 'x-amz-bucket-region': location.region } : {});
+      }
+      return false;
+    }
+    const regionHeader = { 'x-amz-bucket-region': location.region };
+    if (signedFor === location.region) {
+      const target = this.#opts.catalog.region(location.region);
+      if (!target) throw new S3Error('ServiceUnavailable', `Region ${location.region} is not reachable.`);
+      await this.#forwarder.forward(req, res, target.endpoint);
+      return true;
+    }
+    if (signedFor === undefined || signedFor === this.region) {
+      const endpoint = this.#opts.catalog.region(location.region)?.endpoint ?? '';
+      throw new S3Error('PermanentRedirect', undefined, {
+        fields: { Endpoint: endpoint.replace(/^https?:\/\//, ''), Bucket: location.name },
+        headers: regionHeader,
+      });
+    }
+    throw wrongRegion(auth as SignedRequest, location.region, regionHeader);
+  }
+}
+
+function wrongRegion(auth: SignedRequest, expected: string, headers: Record<string, string>): S3Error {
+  if (auth.presigned) {
+    return new S3Error(
+      'AuthorizationQueryParametersError',
+      `Error parsing the X-Amz-Credential parameter; the region '${auth.region}' is wrong; expecting '${expected}'`,
+      { fields: { Region: expected }, headers },
+    );
+  }
+  return new S3Error(
+    'AuthorizationHeaderMalformed',
+    `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${expected}'`,
+    { fields: { Region: expected }, headers },
+  );
+}

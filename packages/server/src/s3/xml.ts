@@ -1,0 +1,61 @@
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { S3Error } from '../core/errors.ts';
+
+export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+/** A value in an XML document: scalars become text, arrays repeat the element (S3's "flattened" lists). */
+export type XmlValue = string | number | boolean | undefined | null | XmlObject | XmlValue[];
+export interface XmlObject {
+  [element: string]: XmlValue;
+}
+
+const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: false });
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: true,
+  processEntities: true,
+});
+
+/** Serialises a document with the XML declaration; `xmlns` defaults to the S3 namespace. */
+export function toXml(root: string, body: XmlObject, xmlns: string | null = S3_NS): string {
+  const content = xmlns ? { '@_xmlns': xmlns, ...body } : body;
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' + builder.build({ [root]: content });
+}
+
+/** The S3 timestamp format of XML bodies: 2006-02-03T16:45:09.000Z */
+export function xmlDate(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Parses a request body. Anything that is not well-formed XML, or whose root element is not
+ * `root`, is `MalformedXML`. Returns the root element's content ('' for an empty element).
+ */
+export function parseXml(text: string, root: string): XmlObject | '' {
+  if (text.trim() === '') throw new S3Error('MalformedXML');
+  if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML');
+  let doc: unknown;
+  try {
+    doc = parser.parse(text);
+  } catch {
+    throw new S3Error('MalformedXML');
+  }
+  if (typeof doc !== 'object' || doc === null) throw new S3Error('MalformedXML');
+  const keys = Object.keys(doc).filter((k) => k !== '?xml');
+  if (keys.length !== 1 || keys[0] !== root) throw new S3Error('MalformedXML');
+  const content = (doc as Record<string, unknown>)[root];
+  if (content === '') return '';
+  if (typeof content !== 'object' || content === null || Array.isArray(content)) throw new S3Error('MalformedXML');
+  return content as XmlObject;
+}
+
+/** A text child of a parsed element; MalformedXML if it is repeated or not text. */
+export function xmlText(el: XmlObject | '', name: string): string | undefined {
+  if (el === '') return undefined;
+  const v = el[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new S3Error('MalformedXML');
+  return v;
+}

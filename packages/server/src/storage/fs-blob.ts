@@ -1,0 +1,136 @@
+import { createReadStream, mkdirSync } from 'node:fs';
+import { open, opendir, readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { newBlobId } from '../core/ids.ts';
+import type { BlobStore, BlobWriter, ByteRange } from './types.ts';
+
+/**
+ * Object bytes as files: `<root>/<first two hex digits of the id>/<id>`. A blob is written
+ * under its final, never reused name and fsynced together with its directory entry before
+ * the metadata that refers to it is committed. A crash in between leaves an unreferenced
+ * file, which the engine's sweeper removes; it can never leave metadata pointing at missing
+ * or partial bytes.
+ */
+export class FsBlobStore implements BlobStore {
+  readonly #root: string;
+  readonly #dirSync = new DirSyncer();
+
+  constructor(root: string) {
+    this.#root = root;
+    for (let i = 0; i < 256; i++) mkdirSync(join(root, i.toString(16).padStart(2, '0')), { recursive: true });
+  }
+
+  #path(id: string): string {
+    if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`invalid blob id ${JSON.stringify(id)}`);
+    return join(this.#root, id.slice(0, 2), id);
+  }
+
+  async create(): Promise<BlobWriter> {
+    const id = newBlobId();
+    const path = this.#path(id);
+    const dir = join(this.#root, id.slice(0, 2));
+    const fh = await open(path, 'wx');
+    let closed = false;
+    const dirSync = this.#dirSync;
+    return {
+      id,
+      async write(chunk: Uint8Array): Promise<void> {
+        let off = 0;
+        while (off < chunk.length) {
+          const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+          off += bytesWritten;
+        }
+      },
+      async commit(): Promise<void> {
+        await fh.sync();
+        closed = true;
+        await fh.close();
+        await dirSync.sync(dir);
+      },
+      async abort(): Promise<void> {
+        if (!closed) {
+          closed = true;
+          await fh.close().catch(() => undefined);
+        }
+        await unlink(path).catch(() => undefined);
+      },
+    };
+  }
+
+  read(id: string, range?: ByteRange): Readable {
+    return createReadStream(this.#path(id), {
+      start: range?.start,
+      end: range?.end,
+      highWaterMark: 256 * 1024,
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    await unlink(this.#path(id)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  async *list(): AsyncIterable<{ id: string; mtimeMs: number }> {
+    for (const shard of await readdir(this.#root)) {
+      const dir = await opendir(join(this.#root, shard));
+      for await (const entry of dir) {
+        if (!entry.isFile()) continue;
+        const st = await stat(join(this.#root, shard, entry.name)).catch(() => undefined);
+        if (st) yield { id: entry.name, mtimeMs: st.mtimeMs };
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#dirSync.drain();
+  }
+}
+
+/**
+ * Coalesces directory fsyncs: a caller that asks while a sync of the same directory is in
+ * flight waits for the next one, which covers every entry created before it started. Under
+ * concurrent PUTs this turns many directory syncs into a few.
+ */
+class DirSyncer {
+  readonly #state = new Map<string, { running: Promise<void>; next?: Promise<void> }>();
+
+  sync(dir: string): Promise<void> {
+    const s = this.#state.get(dir);
+    if (!s) {
+      const running = this.#run(dir);
+      this.#state.set(dir, { running });
+      return running;
+    }
+    if (!s.next) {
+      s.next = s.running.catch(() => undefined).then(() => {
+        const st = this.#state.get(dir);
+        if (st) {
+          st.running = st.next!;
+          st.next = undefined;
+        }
+        return this.#run(dir);
+      });
+    }
+    return s.next;
+  }
+
+  async #run(dir: string): Promise<void> {
+    try {
+      const fh = await open(dir, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } finally {
+      const s = this.#state.get(dir);
+      if (s && !s.next) this.#state.delete(dir);
+    }
+  }
+
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#state.values()].flatMap((s) => [s.running, s.next]));
+  }
+}
