@@ -33,7 +33,7 @@ export interface ChunkedDecoderOptions {
   signing?: { signingKey: Buffer; seedSignature: string; amzDate: string; scope: string };
   /** A trailer section is expected (…-TRAILER variants). */
   trailer: boolean;
-  /** From x-amz-decoded-content-length, when given. */
+  /** From x-amz-decoded-content-length, when given: a non-negative integer (else TypeError). */
   decodedLength?: number;
 }
 
@@ -49,6 +49,11 @@ export interface ChunkedDecoder extends Transform {
  * decoder.trailers['x-amz-checksum-crc32']; // the caller compares it with its own CRC
  */
 export function createChunkedDecoder(opts: ChunkedDecoderOptions): ChunkedDecoder {
+  const { decodedLength } = opts;
+  if (decodedLength !== undefined && !(Number.isSafeInteger(decodedLength) && decodedLength >= 0)) {
+    // The caller parses x-amz-decoded-content-length and answers the client about a bad one.
+    throw new TypeError(`decodedLength must be a non-negative integer, got ${decodedLength}`);
+  }
   return new AwsChunkedDecoder(opts);
 }
 
@@ -94,7 +99,8 @@ class AwsChunkedDecoder extends Transform implements ChunkedDecoder {
   #previousChunkSize = 0;
   #total = 0;
 
-  readonly #trailers: Record<string, string> = {};
+  /** Null prototype: a trailer named `__proto__` or `constructor` is just data. */
+  readonly #trailers: Record<string, string> = Object.create(null) as Record<string, string>;
   #trailerCount = 0;
   /** `name:value\n` per trailer, in arrival order: what the trailer signature covers. */
   #canonicalTrailers = '';
@@ -199,7 +205,12 @@ class AwsChunkedDecoder extends Transform implements ChunkedDecoder {
     // Unsigned variants: any chunk extension is ignored.
 
     this.#chunkNumber++;
-    if (this.#signing !== undefined && size > 0 && this.#chunkNumber > 1 && this.#previousChunkSize < MIN_SIGNED_CHUNK) {
+    if (
+      this.#signing !== undefined &&
+      size > 0 &&
+      this.#chunkNumber > 1 &&
+      this.#previousChunkSize < MIN_SIGNED_CHUNK
+    ) {
       // AWS reports the chunk being read when it notices, and the size of the short one before it.
       throw new S3Error('InvalidChunkSizeError', undefined, {
         fields: { Chunk: String(this.#chunkNumber), BadChunkSize: String(this.#previousChunkSize) },

@@ -7,7 +7,9 @@
  *
  * ```ts
  * const auth = createAuthenticator((id) => credentials.get(id));
- * const [rawPath, rawQuery = ''] = splitOnce(req.url, '?');
+ * const q = req.url.indexOf('?');
+ * const rawPath = q < 0 ? req.url : req.url.slice(0, q);
+ * const rawQuery = q < 0 ? '' : req.url.slice(q + 1);
  * const result = auth({ method: req.method, rawPath, rawQuery, headers: req.headers, now: new Date() });
  * if (result.kind === 'signed' && result.region !== myRegion) throw wrongRegion(result.region);
  * ```
@@ -29,7 +31,15 @@ import {
   parseQuery,
   type QueryParam,
 } from './canonical.ts';
-import { ALGORITHM, SCOPE_TERMINATOR, SigningKeyCache, hmacHex, sha256Hex, signaturesEqual, spacedHex } from './signing.ts';
+import {
+  ALGORITHM,
+  SCOPE_TERMINATOR,
+  SigningKeyCache,
+  hmacHex,
+  sha256Hex,
+  signaturesEqual,
+  spacedHex,
+} from './signing.ts';
 
 export interface Credential {
   accessKeyId: string;
@@ -137,11 +147,7 @@ export function createAuthenticator(lookup: CredentialLookup, opts: Authenticato
  * One-off convenience over `createAuthenticator`: builds a fresh authenticator (so nothing is
  * cached between calls). Servers should hold one `createAuthenticator` instead.
  */
-export function authenticate(
-  req: AuthRequest,
-  lookup: CredentialLookup,
-  opts?: { maxSkewMs?: number },
-): AuthResult {
+export function authenticate(req: AuthRequest, lookup: CredentialLookup, opts?: { maxSkewMs?: number }): AuthResult {
   return createAuthenticator(lookup, opts)(req);
 }
 
@@ -352,7 +358,7 @@ function queryAuth(req: AuthRequest, params: QueryParam[], ctx: Context): Signed
   const scope = parseCredential(credentialText, queryMalformed);
   const time = parseAmzDate(amzDate);
   if (time === undefined) {
-    throw queryError('X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"');
+    throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
   }
   if (scope.date !== amzDate.slice(0, 8)) throw queryMalformed(CREDENTIAL_DATE_MISMATCH);
 
@@ -502,7 +508,7 @@ function verifySignature(a: VerifyArgs): void {
   ].join('\n');
   // Node decodes header bytes as latin1, so latin1 gives back the bytes the client hashed.
   // Callers constructing requests by hand may pass real Unicode; hash those as UTF-8.
-  const canonicalBytes = Buffer.from(canonicalRequest, /[^\x00-\xff]/.test(canonicalRequest) ? 'utf8' : 'latin1');
+  const canonicalBytes = Buffer.from(canonicalRequest, isLatin1(canonicalRequest) ? 'latin1' : 'utf8');
   const stringToSign = `${ALGORITHM}\n${a.amzDate}\n${a.scope}\n${sha256Hex(canonicalBytes)}`;
   const expected = hmacHex(a.signingKey, stringToSign);
   if (!signaturesEqual(expected, a.provided)) {
@@ -517,6 +523,11 @@ function verifySignature(a: VerifyArgs): void {
       },
     });
   }
+}
+
+function isLatin1(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
 }
 
 function firstValue(value: string | string[] | undefined): string | undefined {
@@ -555,7 +566,10 @@ function parseHttpDate(value: string): number | undefined {
 }
 
 function formatAmzDate(time: number): string {
-  return new Date(time).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(time)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** 2026-01-01T00:00:00Z: AWS's spelling of times in error fields (no milliseconds). */
