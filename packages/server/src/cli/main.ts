@@ -49,9 +49,16 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof ConfigError || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       process.stderr.write(`meridian: ${(err as Error).message}\n`);
       return 2;
+    }
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+      const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'needs privileges' : 'is not available';
+      process.stderr.write(`meridian: port ${e.port} on ${e.address} ${why}; choose other ports in the config file\n`);
+      return 1;
     }
     throw err;
   }

@@ -6,7 +6,7 @@ import { newHostId, newRequestId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
 import type { ObjectEngine } from '../storage/types.ts';
 import { parseAddress } from './address.ts';
-import { createAuthenticator, type AuthResult, type SignedRequest } from './auth/sigv4.ts';
+import { createAuthenticator, type AuthResult, type Authenticator, type SignedRequest } from './auth/sigv4.ts';
 import { requestBody, type RequestBody } from './body.ts';
 import type { Handler, S3Context } from './context.ts';
 import { Forwarder } from './forward.ts';
@@ -48,7 +48,7 @@ export class RegionServer {
   readonly region: string;
   readonly #opts: RegionServerOptions;
   readonly #server: Server;
-  readonly #authenticate: (req: Parameters<ReturnType<typeof createAuthenticator>>[0]) => AuthResult;
+  readonly #authenticate: Authenticator;
   readonly #forwarder = new Forwarder();
   readonly #log: Logger;
 
