@@ -1,7 +1,8 @@
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../core/errors.ts';
 import { checksumHeaderName, isValidChecksumValue } from '../../storage/checksum.ts';
-import type { ObjectVersion } from '../../storage/types.ts';
+import type { ByteRange, ObjectVersion } from '../../storage/types.ts';
 import { checkConditions, parseRange } from '../conditions.ts';
 import { bucketOf, keyOf, type Handler, type S3Context } from '../context.ts';
 import {
@@ -23,6 +24,9 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-disposition': 'content-disposition',
   'response-content-encoding': 'content-encoding',
 };
+
+/** A single PUT carries at most 5 GiB; larger objects need a multipart upload. */
+const MAX_PUT_SIZE = 5 * 1024 ** 3;
 
 function versionIdParam(ctx: S3Context): string | undefined {
   const v = ctx.query.get('versionId');
@@ -49,7 +53,11 @@ export const putObject: Handler = async (ctx) => {
   }
   const body = ctx.body();
   if (body.length === undefined) throw new S3Error('MissingContentLength');
-  if (body.length > 5 * 1024 ** 4) throw new S3Error('EntityTooLarge');
+  if (body.length > MAX_PUT_SIZE) {
+    throw new S3Error('EntityTooLarge', undefined, {
+      fields: { ProposedSize: String(body.length), MaxSizeAllowed: String(MAX_PUT_SIZE) },
+    });
+  }
   const version = await ctx.engine.putObject({
     bucket,
     key,
@@ -108,11 +116,35 @@ export const getObject: Handler = async (ctx) => {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
   const versionId = versionIdParam(ctx);
-  const meta = ctx.engine.headObject({ bucket, key, versionId });
-  checkConditions(ctx.req.headers, meta);
-  const range = parseRange(header(ctx.req.headers, 'range'), meta.size);
-  // Open exactly the version whose headers we send, even if a newer one lands meanwhile.
-  const { version, body } = ctx.engine.getObject({ bucket, key, versionId: meta.versionId, range });
+  for (let attempt = 1; ; attempt++) {
+    const meta = ctx.engine.headObject({ bucket, key, versionId });
+    checkConditions(ctx.req.headers, meta);
+    const range = parseRange(header(ctx.req.headers, 'range'), meta.size);
+    // Open exactly the version whose headers we send, even if a newer one lands meanwhile.
+    const { version, body } = ctx.engine.getObject({ bucket, key, versionId: meta.versionId, range });
+    if (!Buffer.isBuffer(body)) {
+      try {
+        await opened(body);
+      } catch (err) {
+        // An overwrite removed these bytes between reading the metadata and opening them:
+        // read the key again, which now names the new version.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+        throw err;
+      }
+    }
+    sendObject(ctx, version, body, range);
+    return;
+  }
+};
+
+function opened(stream: Readable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+}
+
+function sendObject(ctx: S3Context, version: ObjectVersion, body: Buffer | Readable, range: ByteRange | undefined): void {
   const h = readHeaders(ctx, version, range !== undefined);
   let status = 200;
   if (range) {
@@ -122,19 +154,17 @@ export const getObject: Handler = async (ctx) => {
   } else {
     h['content-length'] = String(version.size);
   }
+  ctx.res.writeHead(status, h);
   if (Buffer.isBuffer(body)) {
-    ctx.res.writeHead(status, h);
     ctx.res.end(body);
     return;
   }
-  // Open the file before committing to a 200, so a read failure is still an error response.
-  await new Promise<void>((resolve, reject) => {
-    body.once('open', () => resolve());
-    body.once('error', reject);
+  pipeline(body, ctx.res).catch((err: unknown) => {
+    // The client went away or the disk failed mid-body; the status line is already sent.
+    ctx.log.debug({ err, requestId: ctx.requestId }, 'object body not fully sent');
+    ctx.res.destroy();
   });
-  ctx.res.writeHead(status, h);
-  await pipeline(body, ctx.res);
-};
+}
 
 export const deleteObject: Handler = async (ctx) => {
   const result = await ctx.engine.deleteObject({ bucket: bucketOf(ctx), key: keyOf(ctx), versionId: versionIdParam(ctx) });
