@@ -45,9 +45,7 @@ export function checksumHeaderName(a: ChecksumAlgorithm): string {
 /** `'crc32c'` → `'CRC32C'`; anything that is not an algorithm name → `undefined`. */
 export function parseChecksumAlgorithm(value: string): ChecksumAlgorithm | undefined {
   const upper = value.toUpperCase();
-  return (CHECKSUM_ALGORITHMS as readonly string[]).includes(upper)
-    ? (upper as ChecksumAlgorithm)
-    : undefined;
+  return (CHECKSUM_ALGORITHMS as readonly string[]).includes(upper) ? (upper as ChecksumAlgorithm) : undefined;
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -1,0 +1,1120 @@
+/**
+ * The MetaStore contract: what every metadata store must do, whatever it is built on.
+ * An implementation's test file calls `metaStoreContract` with a factory for fresh, empty stores.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { BucketRecord, MetaStore, ObjectVersion } from '../types.ts';
+import { byteOrder, s3Error } from './helpers.ts';
+
+export interface MetaStoreFixture {
+  store: MetaStore;
+  /** Closes the current store and opens the same data again; `store` becomes the new instance. */
+  reopen(): Promise<MetaStore>;
+  /** Closes the store and removes everything it wrote. */
+  cleanup(): Promise<void>;
+}
+
+export function bucketRecord(name: string, patch: Partial<BucketRecord> = {}): BucketRecord {
+  return {
+    name,
+    region: 'us-east-1',
+    owner: 'owner-1',
+    createdAt: 1_700_000_000_000,
+    versioning: 'Unversioned',
+    acl: 'private',
+    ...patch,
+  };
+}
+
+export function objectVersion(bucket: string, key: string, patch: Partial<ObjectVersion> = {}): ObjectVersion {
+  return {
+    bucket,
+    key,
+    versionId: 'null',
+    isDeleteMarker: false,
+    lastModified: 1_700_000_000_000,
+    size: 0,
+    etag: 'd41d8cd98f00b204e9800998ecf8427e',
+    storageClass: 'STANDARD',
+    owner: 'owner-1',
+    userMetadata: {},
+    data: { kind: 'none' },
+    ...patch,
+  };
+}
+
+function deleteMarker(bucket: string, key: string, versionId: string, lastModified: number): ObjectVersion {
+  return objectVersion(bucket, key, { versionId, lastModified, isDeleteMarker: true, etag: '' });
+}
+
+/** Newest first: (lastModified, versionId) descending, ids in byte order. */
+function stackOrder(a: ObjectVersion, b: ObjectVersion): number {
+  return b.lastModified - a.lastModified || byteOrder(b.versionId, a.versionId);
+}
+
+function stackOf(store: MetaStore, bucket: string, key: string): ObjectVersion[] {
+  const result = store.listVersions({ bucket, prefix: key, maxKeys: 1000 });
+  assert.equal(result.isTruncated, false);
+  return result.entries.filter((e) => e.version.key === key).map((e) => e.version);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference listing: sort by UTF-8 bytes, roll up common prefixes, page.
+
+interface ListEntry {
+  value: string;
+  isPrefix: boolean;
+}
+
+function commonPrefix(key: string, prefix: string, delimiter: string | undefined): string | undefined {
+  if (!delimiter) return undefined;
+  const i = key.indexOf(delimiter, prefix.length);
+  return i === -1 ? undefined : key.slice(0, i + delimiter.length);
+}
+
+function rollUp(keys: readonly string[], prefix: string, delimiter: string | undefined): ListEntry[] {
+  const byValue = new Map<string, ListEntry>();
+  for (const key of keys) {
+    if (!key.startsWith(prefix)) continue;
+    const cp = commonPrefix(key, prefix, delimiter);
+    const entry = cp === undefined ? { value: key, isPrefix: false } : { value: cp, isPrefix: true };
+    byValue.set(entry.value, entry);
+  }
+  return [...byValue.values()].sort((a, b) => byteOrder(a.value, b.value));
+}
+
+interface ModelPage {
+  objects: string[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  lastReturned?: string;
+}
+
+function modelListObjects(
+  keys: readonly string[],
+  input: { prefix: string; delimiter?: string; after?: string; maxKeys: number },
+): ModelPage {
+  if (input.maxKeys === 0) return { objects: [], commonPrefixes: [], isTruncated: false, lastReturned: undefined };
+  const after = input.after;
+  const remaining = rollUp(keys, input.prefix, input.delimiter).filter(
+    (e) => after === undefined || byteOrder(e.value, after) > 0,
+  );
+  const page = remaining.slice(0, input.maxKeys);
+  const isTruncated = remaining.length > input.maxKeys;
+  return {
+    objects: page.filter((e) => !e.isPrefix).map((e) => e.value),
+    commonPrefixes: page.filter((e) => e.isPrefix).map((e) => e.value),
+    isTruncated,
+    lastReturned: isTruncated ? page[page.length - 1].value : undefined,
+  };
+}
+
+type VersionItem =
+  | { kind: 'version'; key: string; versionId: string; isLatest: boolean; isDeleteMarker: boolean }
+  | { kind: 'prefix'; prefix: string };
+
+function modelVersionItems(versions: readonly ObjectVersion[], prefix: string, delimiter?: string): VersionItem[] {
+  const byKey = new Map<string, ObjectVersion[]>();
+  const prefixes = new Set<string>();
+  for (const v of versions) {
+    if (!v.key.startsWith(prefix)) continue;
+    const cp = commonPrefix(v.key, prefix, delimiter);
+    if (cp !== undefined) {
+      prefixes.add(cp);
+      continue;
+    }
+    byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
+  }
+  const groups: { sortKey: string; items: VersionItem[] }[] = [...prefixes].map((p) => ({
+    sortKey: p,
+    items: [{ kind: 'prefix', prefix: p }],
+  }));
+  for (const [key, stack] of byKey) {
+    stack.sort(stackOrder);
+    groups.push({
+      sortKey: key,
+      items: stack.map((v, i) => ({
+        kind: 'version',
+        key,
+        versionId: v.versionId,
+        isLatest: i === 0,
+        isDeleteMarker: v.isDeleteMarker,
+      })),
+    });
+  }
+  groups.sort((a, b) => byteOrder(a.sortKey, b.sortKey));
+  return groups.flatMap((g) => g.items);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generators. Keys mix ASCII, '/', NUL and \u0001, a character above U+E000 (where UTF-16 and
+// UTF-8 order disagree) and characters beyond U+FFFF.
+
+const KEY_UNITS = ['a', 'b', '/', '/', '/', '\u0000', '\u0001', 'é', '\uFFFD', '\u{10000}', '\u{1F600}'];
+const keyArb = fc.array(fc.constantFrom(...KEY_UNITS), { minLength: 1, maxLength: 6 }).map((u) => u.join(''));
+const delimiterArb = fc.constantFrom<string | undefined>(undefined, '/', '/', '//', 'a', '\u0000', '\u{1F600}', 'é/');
+
+/** A prefix of a string on a code point boundary, so it stays valid UTF-8. */
+function codePointPrefix(s: string, n: number): string {
+  return [...s].slice(0, n).join('');
+}
+
+/** '', a prefix of one of the keys, or an unrelated key-like string. */
+function prefixArb(keys: readonly string[]): fc.Arbitrary<string> {
+  const options: fc.Arbitrary<string>[] = [fc.constant(''), keyArb];
+  if (keys.length > 0) {
+    options.push(
+      fc.tuple(fc.constantFrom(...keys), fc.nat(6)).map(([k, n]) => codePointPrefix(k, n)),
+      fc.tuple(fc.constantFrom(...keys), fc.nat(6)).map(([k, n]) => codePointPrefix(k, n)),
+    );
+  }
+  return fc.oneof(...options);
+}
+
+const versionIdArb = fc.string({
+  unit: fc.constantFrom('0', '9', 'A', 'Z', 'a', 'l', 'n', 'u', 'z'),
+  minLength: 1,
+  maxLength: 5,
+});
+
+// ---------------------------------------------------------------------------------------------
+
+export function metaStoreContract(name: string, make: () => Promise<MetaStoreFixture>): void {
+  async function withStore(fn: (f: MetaStoreFixture) => Promise<void>): Promise<void> {
+    const f = await make();
+    try {
+      await fn(f);
+    } finally {
+      await f.cleanup();
+    }
+  }
+
+  /** A store with bucket `b` already created. */
+  async function withBucket(fn: (store: MetaStore, f: MetaStoreFixture) => Promise<void>): Promise<void> {
+    await withStore(async (f) => {
+      assert.equal(await f.store.createBucket(bucketRecord('b')), true);
+      await fn(f.store, f);
+    });
+  }
+
+  describe(`MetaStore contract: ${name}`, { concurrency: true }, () => {
+    describe('buckets', { concurrency: true }, () => {
+      it('creates a bucket and reads it back', () =>
+        withStore(async ({ store }) => {
+          const record = bucketRecord('alpha', { owner: 'o-7', acl: 'public-read' });
+          assert.equal(store.getBucket('alpha'), undefined);
+          assert.equal(await store.createBucket(record), true);
+          assert.deepEqual(store.getBucket('alpha'), record);
+          assert.deepEqual(store.listBuckets(), [record]);
+        }));
+
+      it('refuses a duplicate and keeps the first record', () =>
+        withStore(async ({ store }) => {
+          await store.createBucket(bucketRecord('alpha', { owner: 'first' }));
+          assert.equal(await store.createBucket(bucketRecord('alpha', { owner: 'second' })), false);
+          assert.equal(store.getBucket('alpha')?.owner, 'first');
+          assert.equal(store.listBuckets().length, 1);
+        }));
+
+      it('lists every bucket', () =>
+        withStore(async ({ store }) => {
+          const names = ['zeta', 'alpha', 'mid.dle', 'alpha-2'];
+          for (const n of names) await store.createBucket(bucketRecord(n));
+          assert.deepEqual(
+            store
+              .listBuckets()
+              .map((b) => b.name)
+              .sort(),
+            [...names].sort(),
+          );
+        }));
+
+      it('updates a bucket with a patch and keeps the other fields', () =>
+        withStore(async ({ store }) => {
+          const record = bucketRecord('alpha');
+          await store.createBucket(record);
+          const updated = await store.updateBucket('alpha', { versioning: 'Enabled' });
+          assert.deepEqual(updated, { ...record, versioning: 'Enabled' });
+          assert.deepEqual(store.getBucket('alpha'), { ...record, versioning: 'Enabled' });
+          await store.updateBucket('alpha', { versioning: 'Suspended', acl: 'public-read' });
+          assert.deepEqual(store.getBucket('alpha'), { ...record, versioning: 'Suspended', acl: 'public-read' });
+        }));
+
+      it('updating a missing bucket resolves undefined and creates nothing', () =>
+        withStore(async ({ store }) => {
+          assert.equal(await store.updateBucket('ghost', { versioning: 'Enabled' }), undefined);
+          assert.equal(store.getBucket('ghost'), undefined);
+          assert.deepEqual(store.listBuckets(), []);
+        }));
+
+      it('deletes an empty bucket; a missing one is reported as missing', () =>
+        withStore(async ({ store }) => {
+          assert.equal(await store.deleteBucket('alpha'), 'missing');
+          await store.createBucket(bucketRecord('alpha'));
+          assert.equal(await store.deleteBucket('alpha'), 'deleted');
+          assert.equal(store.getBucket('alpha'), undefined);
+          assert.equal(await store.deleteBucket('alpha'), 'missing');
+          assert.equal(await store.createBucket(bucketRecord('alpha')), true, 'the name is free again');
+        }));
+
+      it('does not delete a bucket that holds a version', () =>
+        withBucket(async (store) => {
+          await store.putVersion({ version: objectVersion('b', 'k') });
+          assert.equal(await store.deleteBucket('b'), 'not-empty');
+          assert.ok(store.getBucket('b'));
+          await store.deleteVersion('b', 'k', 'null');
+          assert.equal(await store.deleteBucket('b'), 'deleted');
+        }));
+
+      it('does not delete a bucket that holds only a delete marker', () =>
+        withBucket(async (store) => {
+          await store.putVersion({ version: deleteMarker('b', 'k', 'm1', 5) });
+          assert.equal(store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects.length, 0);
+          assert.equal(await store.deleteBucket('b'), 'not-empty');
+          await store.deleteVersion('b', 'k', 'm1');
+          assert.equal(await store.deleteBucket('b'), 'deleted');
+        }));
+
+      it('keeps buckets whose names share a prefix apart', () =>
+        withStore(async ({ store }) => {
+          await store.createBucket(bucketRecord('abc'));
+          await store.createBucket(bucketRecord('abc-d'));
+          await store.createBucket(bucketRecord('ab'));
+          await store.putVersion({ version: objectVersion('abc-d', 'x') });
+          await store.putVersion({ version: objectVersion('ab', 'c') });
+          assert.deepEqual(store.listObjects({ bucket: 'abc', prefix: '', maxKeys: 10 }).objects, []);
+          assert.deepEqual(store.listVersions({ bucket: 'abc', prefix: '', maxKeys: 10 }).entries, []);
+          assert.equal(store.getVersion('abc', 'x'), undefined);
+          assert.equal(store.getVersion('ab', 'c-dx'), undefined);
+          assert.equal(await store.deleteBucket('abc'), 'deleted');
+          assert.deepEqual(
+            store.listObjects({ bucket: 'abc-d', prefix: '', maxKeys: 10 }).objects.map((o) => o.key),
+            ['x'],
+          );
+        }));
+    });
+
+    describe('versions', { concurrency: true }, () => {
+      it('reads back a version as current and by id', () =>
+        withBucket(async (store) => {
+          const v = objectVersion('b', 'photos/cat.jpg', {
+            versionId: 'v1',
+            size: 3,
+            etag: '900150983cd24fb0d6963f7d28e17f72',
+            contentType: 'image/jpeg',
+            userMetadata: { color: 'grey' },
+            checksum: { algorithm: 'CRC32', value: 'NSRBwg==', type: 'FULL_OBJECT' },
+            data: { kind: 'inline', id: 'i-1' },
+          });
+          const result = await store.putVersion({ version: v, inline: Buffer.from('abc') });
+          assert.deepEqual(result.removed, []);
+          assert.deepEqual(store.getVersion('b', 'photos/cat.jpg'), v);
+          assert.deepEqual(store.getVersion('b', 'photos/cat.jpg', 'v1'), v);
+          assert.equal(store.getVersion('b', 'photos/cat.jpg', 'v2'), undefined);
+          assert.equal(store.getVersion('b', 'photos/cat'), undefined);
+          assert.equal(store.getVersion('b', 'photos/cat.jpg/'), undefined);
+          assert.equal(store.getVersion('other', 'photos/cat.jpg'), undefined);
+        }));
+
+      it('rejects a version for a missing bucket with NoSuchBucket and stores nothing', () =>
+        withStore(async ({ store }) => {
+          const v = objectVersion('nope', 'k', { size: 2, data: { kind: 'inline', id: 'i-9' } });
+          await assert.rejects(store.putVersion({ version: v, inline: Buffer.from('hi') }), s3Error('NoSuchBucket'));
+          const blob = objectVersion('nope', 'k2', { size: 2, data: { kind: 'blob', id: 'f'.repeat(32) } });
+          await assert.rejects(store.putVersion({ version: blob }), s3Error('NoSuchBucket'));
+          assert.equal(store.getInline('i-9'), undefined);
+          assert.equal(store.isBlobReferenced('f'.repeat(32)), false);
+          await store.createBucket(bucketRecord('nope'));
+          assert.equal(store.getVersion('nope', 'k'), undefined);
+          assert.deepEqual(store.listVersions({ bucket: 'nope', prefix: '', maxKeys: 10 }).entries, []);
+        }));
+
+      it('orders a stack newest first by lastModified, then version id', () =>
+        withBucket(async (store) => {
+          const versions = [
+            objectVersion('b', 'k', { versionId: 'B', lastModified: 20 }),
+            objectVersion('b', 'k', { versionId: 'A', lastModified: 30 }),
+            objectVersion('b', 'k', { versionId: 'C', lastModified: 20 }),
+            objectVersion('b', 'k', { versionId: 'CA', lastModified: 20 }),
+            objectVersion('b', 'k', { versionId: 'Z', lastModified: 10 }),
+          ];
+          for (const v of versions) await store.putVersion({ version: v });
+          assert.deepEqual(
+            stackOf(store, 'b', 'k').map((v) => v.versionId),
+            ['A', 'CA', 'C', 'B', 'Z'],
+          );
+          assert.equal(store.getVersion('b', 'k')?.versionId, 'A');
+        }));
+
+      it('an older version arriving late does not become current', () =>
+        withBucket(async (store) => {
+          await store.putVersion({
+            version: objectVersion('b', 'k', { versionId: 'new', lastModified: 200, etag: 'n' }),
+          });
+          await store.putVersion({
+            version: objectVersion('b', 'k', { versionId: 'old', lastModified: 100, etag: 'o' }),
+          });
+          assert.equal(store.getVersion('b', 'k')?.versionId, 'new');
+          assert.equal(store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects[0].etag, 'n');
+        }));
+
+      it('property: any insertion order gives the same stack and current version', async () => {
+        const f = await make();
+        let run = 0;
+        try {
+          await fc.assert(
+            fc.asyncProperty(
+              fc
+                .uniqueArray(
+                  fc.record({
+                    versionId: versionIdArb,
+                    lastModified: fc.integer({ min: 0, max: 3 }),
+                    marker: fc.boolean(),
+                  }),
+                  { selector: (v) => v.versionId, minLength: 1, maxLength: 8 },
+                )
+                .chain((specs) =>
+                  fc.tuple(
+                    fc.constant(specs),
+                    fc.shuffledSubarray(specs, { minLength: specs.length }),
+                    fc.shuffledSubarray(specs, { minLength: specs.length }),
+                  ),
+                ),
+              async ([specs, order1, order2]) => {
+                run++;
+                const stacks: ObjectVersion[][] = [];
+                for (const [i, order] of [order1, order2].entries()) {
+                  const bucket = `p${run}-${i}`;
+                  await f.store.createBucket(bucketRecord(bucket));
+                  for (const s of order) {
+                    const v = objectVersion(bucket, 'key', {
+                      versionId: s.versionId,
+                      lastModified: s.lastModified,
+                      isDeleteMarker: s.marker,
+                    });
+                    await f.store.putVersion({ version: v });
+                  }
+                  stacks.push(stackOf(f.store, bucket, 'key'));
+                }
+                const expected = specs
+                  .map((s) => objectVersion('x', 'key', { versionId: s.versionId, lastModified: s.lastModified }))
+                  .sort(stackOrder)
+                  .map((v) => v.versionId);
+                for (const [i, stack] of stacks.entries()) {
+                  const bucket = `p${run}-${i}`;
+                  assert.deepEqual(
+                    stack.map((v) => v.versionId),
+                    expected,
+                  );
+                  const top = specs.find((s) => s.versionId === expected[0])!;
+                  assert.equal(f.store.getVersion(bucket, 'key')?.versionId, expected[0]);
+                  const listed = f.store.listObjects({ bucket, prefix: '', maxKeys: 10 }).objects;
+                  assert.deepEqual(
+                    listed.map((v) => v.versionId),
+                    top.marker ? [] : [expected[0]],
+                  );
+                }
+              },
+            ),
+            { numRuns: 60 },
+          );
+        } finally {
+          await f.cleanup();
+        }
+      });
+
+      it('a version with an existing id replaces it and is reported as removed', () =>
+        withBucket(async (store) => {
+          const v1 = objectVersion('b', 'k', {
+            size: 3,
+            etag: 'e1',
+            lastModified: 100,
+            data: { kind: 'inline', id: 'in-1' },
+          });
+          const other = objectVersion('b', 'k', { versionId: 'keep', lastModified: 150 });
+          const v2 = objectVersion('b', 'k', {
+            size: 4,
+            etag: 'e2',
+            lastModified: 200,
+            data: { kind: 'inline', id: 'in-2' },
+          });
+          assert.deepEqual((await store.putVersion({ version: v1, inline: Buffer.from('one') })).removed, []);
+          await store.putVersion({ version: other });
+          const { removed } = await store.putVersion({ version: v2, inline: Buffer.from('two!') });
+          assert.deepEqual(removed, [v1]);
+          assert.deepEqual(
+            stackOf(store, 'b', 'k').map((v) => [v.versionId, v.etag]),
+            [
+              ['null', 'e2'],
+              ['keep', 'd41d8cd98f00b204e9800998ecf8427e'],
+            ],
+          );
+          assert.equal(store.getInline('in-1'), undefined, 'the replaced version took its inline bytes along');
+          assert.deepEqual(store.getInline('in-2'), Buffer.from('two!'));
+        }));
+
+      it('a replacing version may be older than the one it replaces', () =>
+        withBucket(async (store) => {
+          await store.putVersion({ version: objectVersion('b', 'k', { lastModified: 300, etag: 'e1' }) });
+          await store.putVersion({
+            version: objectVersion('b', 'k', { versionId: 'v', lastModified: 200, etag: 'ev' }),
+          });
+          const { removed } = await store.putVersion({
+            version: objectVersion('b', 'k', { lastModified: 100, etag: 'e2' }),
+          });
+          assert.deepEqual(
+            removed.map((v) => v.etag),
+            ['e1'],
+          );
+          assert.deepEqual(
+            stackOf(store, 'b', 'k').map((v) => v.etag),
+            ['ev', 'e2'],
+          );
+          assert.equal(store.getVersion('b', 'k')?.versionId, 'v');
+          assert.equal(store.getVersion('b', 'k', 'null')?.etag, 'e2');
+        }));
+
+      it('a delete marker on top hides the key from listObjects but getVersion returns it', () =>
+        withBucket(async (store) => {
+          const v = objectVersion('b', 'k', { versionId: 'v1', lastModified: 10 });
+          const m = deleteMarker('b', 'k', 'm1', 20);
+          await store.putVersion({ version: v });
+          await store.putVersion({ version: objectVersion('b', 'other', { lastModified: 10 }) });
+          await store.putVersion({ version: m });
+          assert.deepEqual(store.getVersion('b', 'k'), m);
+          assert.deepEqual(store.getVersion('b', 'k', 'v1'), v);
+          assert.deepEqual(
+            store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects.map((o) => o.key),
+            ['other'],
+          );
+          const versions = store.listVersions({ bucket: 'b', prefix: 'k', maxKeys: 10 }).entries;
+          assert.deepEqual(
+            versions.map((e) => [e.version.versionId, e.version.isDeleteMarker, e.isLatest]),
+            [
+              ['m1', true, true],
+              ['v1', false, false],
+            ],
+          );
+        }));
+
+      it('a delete marker below a newer version hides nothing', () =>
+        withBucket(async (store) => {
+          await store.putVersion({ version: deleteMarker('b', 'k', 'm1', 10) });
+          await store.putVersion({ version: objectVersion('b', 'k', { versionId: 'v1', lastModified: 20 }) });
+          assert.equal(store.getVersion('b', 'k')?.versionId, 'v1');
+          assert.deepEqual(
+            store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects.map((o) => o.versionId),
+            ['v1'],
+          );
+        }));
+
+      it('deleteVersion removes one version and recomputes the current one', () =>
+        withBucket(async (store) => {
+          await store.putVersion({
+            version: objectVersion('b', 'k', { versionId: 'v1', lastModified: 10, etag: 'e1' }),
+          });
+          await store.putVersion({
+            version: objectVersion('b', 'k', { versionId: 'v2', lastModified: 20, etag: 'e2' }),
+          });
+          const m = deleteMarker('b', 'k', 'm3', 30);
+          await store.putVersion({ version: m });
+          const list = () => store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects.map((o) => o.etag);
+          assert.deepEqual(list(), []);
+
+          assert.deepEqual(await store.deleteVersion('b', 'k', 'm3'), m);
+          assert.equal(store.getVersion('b', 'k')?.versionId, 'v2');
+          assert.deepEqual(list(), ['e2']);
+
+          assert.equal((await store.deleteVersion('b', 'k', 'v2'))?.etag, 'e2');
+          assert.equal(store.getVersion('b', 'k')?.versionId, 'v1');
+          assert.deepEqual(list(), ['e1']);
+
+          assert.equal(await store.deleteVersion('b', 'k', 'v2'), undefined, 'already gone');
+          assert.equal(await store.deleteVersion('b', 'nokey', 'v1'), undefined);
+
+          assert.equal((await store.deleteVersion('b', 'k', 'v1'))?.etag, 'e1');
+          assert.equal(store.getVersion('b', 'k'), undefined);
+          assert.deepEqual(list(), []);
+          assert.deepEqual(store.listVersions({ bucket: 'b', prefix: '', maxKeys: 10 }).entries, []);
+        }));
+
+      it('deleting a version below the top leaves the current version alone', () =>
+        withBucket(async (store) => {
+          await store.putVersion({ version: objectVersion('b', 'k', { versionId: 'v1', lastModified: 10 }) });
+          await store.putVersion({ version: deleteMarker('b', 'k', 'm2', 20) });
+          await store.putVersion({ version: objectVersion('b', 'k', { versionId: 'v3', lastModified: 30 }) });
+          await store.deleteVersion('b', 'k', 'm2');
+          assert.equal(store.getVersion('b', 'k')?.versionId, 'v3');
+          assert.deepEqual(
+            stackOf(store, 'b', 'k').map((v) => v.versionId),
+            ['v3', 'v1'],
+          );
+        }));
+
+      it('inline bytes live exactly as long as their version', () =>
+        withBucket(async (store) => {
+          const bytes = Buffer.from([0, 1, 2, 255, 254]);
+          assert.equal(store.getInline('in-a'), undefined);
+          await store.putVersion({
+            version: objectVersion('b', 'k', { versionId: 'v1', size: 5, data: { kind: 'inline', id: 'in-a' } }),
+            inline: bytes,
+          });
+          assert.deepEqual(store.getInline('in-a'), bytes);
+          await store.deleteVersion('b', 'k', 'v1');
+          assert.equal(store.getInline('in-a'), undefined);
+        }));
+
+      it('blob references follow their versions', () =>
+        withBucket(async (store) => {
+          const a = 'a'.repeat(32);
+          const c = 'c'.repeat(32);
+          assert.equal(store.isBlobReferenced(a), false);
+          await store.putVersion({ version: objectVersion('b', 'k', { size: 9, data: { kind: 'blob', id: a } }) });
+          await store.putVersion({
+            version: objectVersion('b', 'k2', { versionId: 'v', size: 9, data: { kind: 'blob', id: c } }),
+          });
+          assert.equal(store.isBlobReferenced(a), true);
+          assert.equal(store.isBlobReferenced(c), true);
+          // Replacing the null version drops its reference.
+          const { removed } = await store.putVersion({
+            version: objectVersion('b', 'k', { lastModified: 2_000_000_000_000, size: 0 }),
+          });
+          assert.deepEqual(
+            removed.map((v) => v.data),
+            [{ kind: 'blob', id: a }],
+          );
+          assert.equal(store.isBlobReferenced(a), false);
+          await store.deleteVersion('b', 'k2', 'v');
+          assert.equal(store.isBlobReferenced(c), false);
+        }));
+
+      it('keeps keys that differ only in NUL, \\u0001 or astral characters apart', () =>
+        withBucket(async (store) => {
+          const keys = [
+            'a',
+            'a\u0000',
+            'a\u0001',
+            'a\u0000\u0001',
+            'a\u0001\u0000',
+            'a\u0002',
+            'a\u{1F600}',
+            'a\uFFFD',
+          ];
+          for (const [i, key] of keys.entries()) {
+            await store.putVersion({ version: objectVersion('b', key, { etag: `e${i}` }) });
+          }
+          for (const [i, key] of keys.entries())
+            assert.equal(store.getVersion('b', key)?.etag, `e${i}`, JSON.stringify(key));
+          assert.deepEqual(
+            store.listObjects({ bucket: 'b', prefix: '', maxKeys: 100 }).objects.map((o) => o.key),
+            [...keys].sort(byteOrder),
+          );
+        }));
+
+      it('persists buckets, versions, inline bytes and references across a reopen', () =>
+        withStore(async (f) => {
+          const record = bucketRecord('b', { versioning: 'Enabled' });
+          await f.store.createBucket(record);
+          const v1 = objectVersion('b', 'k', {
+            versionId: 'v1',
+            lastModified: 10,
+            size: 2,
+            data: { kind: 'inline', id: 'in-1' },
+          });
+          const v2 = objectVersion('b', 'k', {
+            versionId: 'v2',
+            lastModified: 20,
+            size: 9,
+            data: { kind: 'blob', id: 'b'.repeat(32) },
+          });
+          const m = deleteMarker('b', 'gone', 'm', 30);
+          await f.store.putVersion({ version: v1, inline: Buffer.from('hi') });
+          await f.store.putVersion({ version: v2 });
+          await f.store.putVersion({ version: m });
+          const store = await f.reopen();
+          assert.deepEqual(store.getBucket('b'), record);
+          assert.deepEqual(store.getVersion('b', 'k'), v2);
+          assert.deepEqual(store.getVersion('b', 'k', 'v1'), v1);
+          assert.deepEqual(store.getVersion('b', 'gone'), m);
+          assert.deepEqual(store.getInline('in-1'), Buffer.from('hi'));
+          assert.equal(store.isBlobReferenced('b'.repeat(32)), true);
+          assert.deepEqual(
+            store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects.map((o) => o.versionId),
+            ['v2'],
+          );
+          assert.equal(await store.deleteBucket('b'), 'not-empty');
+        }));
+    });
+
+    describe('listObjects', { concurrency: true }, () => {
+      const KEYS = ['a', 'a/b', 'a/c', 'a/c/d', 'b', 'c/d/e', 'c/f', 'd'];
+
+      async function withKeys(keys: readonly string[], fn: (store: MetaStore) => Promise<void> | void) {
+        await withBucket(async (store) => {
+          await Promise.all(
+            keys.map((key) => store.putVersion({ version: objectVersion('b', key, { etag: `etag-${key}` }) })),
+          );
+          await fn(store);
+        });
+      }
+
+      const list = (
+        store: MetaStore,
+        input: { prefix?: string; delimiter?: string; after?: string; maxKeys?: number },
+      ) => {
+        const r = store.listObjects({
+          bucket: 'b',
+          prefix: input.prefix ?? '',
+          delimiter: input.delimiter,
+          after: input.after,
+          maxKeys: input.maxKeys ?? 1000,
+        });
+        return {
+          keys: r.objects.map((o) => o.key),
+          commonPrefixes: r.commonPrefixes,
+          isTruncated: r.isTruncated,
+          lastReturned: r.lastReturned,
+        };
+      };
+
+      it('lists every current key in order with its version', () =>
+        withKeys(KEYS, (store) => {
+          const r = store.listObjects({ bucket: 'b', prefix: '', maxKeys: 1000 });
+          assert.deepEqual(
+            r.objects.map((o) => o.key),
+            KEYS,
+          );
+          assert.deepEqual(
+            r.objects.map((o) => o.etag),
+            KEYS.map((k) => `etag-${k}`),
+          );
+          assert.deepEqual(r.commonPrefixes, []);
+          assert.equal(r.isTruncated, false);
+          assert.equal(r.lastReturned, undefined);
+        }));
+
+      it('filters by prefix', () =>
+        withKeys(KEYS, (store) => {
+          assert.deepEqual(list(store, { prefix: 'a/' }).keys, ['a/b', 'a/c', 'a/c/d']);
+          assert.deepEqual(list(store, { prefix: 'a/c' }).keys, ['a/c', 'a/c/d']);
+          assert.deepEqual(list(store, { prefix: 'zz' }).keys, []);
+          assert.deepEqual(list(store, { prefix: 'd' }).keys, ['d']);
+        }));
+
+      it('rolls keys up into common prefixes at the delimiter', () =>
+        withKeys(KEYS, (store) => {
+          assert.deepEqual(list(store, { delimiter: '/' }), {
+            keys: ['a', 'b', 'd'],
+            commonPrefixes: ['a/', 'c/'],
+            isTruncated: false,
+            lastReturned: undefined,
+          });
+          assert.deepEqual(list(store, { prefix: 'a/', delimiter: '/' }), {
+            keys: ['a/b', 'a/c'],
+            commonPrefixes: ['a/c/'],
+            isTruncated: false,
+            lastReturned: undefined,
+          });
+          assert.deepEqual(list(store, { prefix: 'c', delimiter: '/' }).commonPrefixes, ['c/']);
+        }));
+
+      it('supports a multi-character delimiter', () =>
+        withKeys(['x--y--z', 'x--y', 'x-y', 'x--'], (store) => {
+          assert.deepEqual(list(store, { delimiter: '--' }), {
+            keys: ['x-y'],
+            commonPrefixes: ['x--'],
+            isTruncated: false,
+            lastReturned: undefined,
+          });
+          assert.deepEqual(list(store, { prefix: 'x--', delimiter: '--' }), {
+            keys: ['x--', 'x--y'],
+            commonPrefixes: ['x--y--'],
+            isTruncated: false,
+            lastReturned: undefined,
+          });
+        }));
+
+      it('returns keys strictly after `after` (start-after)', () =>
+        withKeys(KEYS, (store) => {
+          assert.deepEqual(list(store, { after: 'a/c' }).keys, ['a/c/d', 'b', 'c/d/e', 'c/f', 'd']);
+          assert.deepEqual(list(store, { after: 'a/bb' }).keys, ['a/c', 'a/c/d', 'b', 'c/d/e', 'c/f', 'd']);
+          assert.deepEqual(list(store, { after: '' }).keys, KEYS);
+          assert.deepEqual(list(store, { after: 'd' }).keys, []);
+          assert.deepEqual(list(store, { after: 'zzz' }).keys, []);
+        }));
+
+      it('`after` outside the prefix range: before it lists everything, past it lists nothing', () =>
+        withKeys(KEYS, (store) => {
+          assert.deepEqual(list(store, { prefix: 'c/', after: 'b' }).keys, ['c/d/e', 'c/f']);
+          assert.deepEqual(list(store, { prefix: 'a/', after: 'b' }), {
+            keys: [],
+            commonPrefixes: [],
+            isTruncated: false,
+            lastReturned: undefined,
+          });
+          assert.deepEqual(list(store, { prefix: 'a/', after: 'c' }).keys, []);
+        }));
+
+      it('does not repeat a common prefix at or before `after`', () =>
+        withKeys(KEYS, (store) => {
+          assert.deepEqual(list(store, { delimiter: '/', after: 'a/' }), {
+            keys: ['b', 'd'],
+            commonPrefixes: ['c/'],
+            isTruncated: false,
+            lastReturned: undefined,
+          });
+        }));
+
+      it('maxKeys 0 answers an empty, untruncated page', () =>
+        withKeys(KEYS, (store) => {
+          assert.deepEqual(list(store, { maxKeys: 0 }), {
+            keys: [],
+            commonPrefixes: [],
+            isTruncated: false,
+            lastReturned: undefined,
+          });
+          assert.deepEqual(list(store, { maxKeys: 0, delimiter: '/' }).isTruncated, false);
+        }));
+
+      it('truncates at maxKeys, counting common prefixes, and reports the last entry returned', () =>
+        withKeys(KEYS, (store) => {
+          assert.deepEqual(list(store, { delimiter: '/', maxKeys: 2 }), {
+            keys: ['a'],
+            commonPrefixes: ['a/'],
+            isTruncated: true,
+            lastReturned: 'a/',
+          });
+          assert.deepEqual(list(store, { delimiter: '/', maxKeys: 2, after: 'a/' }), {
+            keys: ['b'],
+            commonPrefixes: ['c/'],
+            isTruncated: true,
+            lastReturned: 'c/',
+          });
+          assert.deepEqual(list(store, { delimiter: '/', maxKeys: 2, after: 'c/' }), {
+            keys: ['d'],
+            commonPrefixes: [],
+            isTruncated: false,
+            lastReturned: undefined,
+          });
+          assert.deepEqual(list(store, { maxKeys: 3 }), {
+            keys: ['a', 'a/b', 'a/c'],
+            commonPrefixes: [],
+            isTruncated: true,
+            lastReturned: 'a/c',
+          });
+        }));
+
+      it('a page that holds exactly the remaining entries is not truncated', () =>
+        withKeys(KEYS, (store) => {
+          assert.equal(list(store, { maxKeys: KEYS.length }).isTruncated, false);
+          assert.equal(list(store, { maxKeys: KEYS.length - 1 }).isTruncated, true);
+          assert.equal(list(store, { delimiter: '/', maxKeys: 5 }).isTruncated, false);
+        }));
+
+      it('orders by UTF-8 bytes, not UTF-16 code units', () =>
+        withKeys(['\u{1F600}', '\uFFFD', 'z', '\u{10000}/x', '\uE000'], (store) => {
+          assert.deepEqual(list(store, {}).keys, ['z', '\uE000', '\uFFFD', '\u{10000}/x', '\u{1F600}']);
+          assert.deepEqual(list(store, { after: '\uFFFD' }).keys, ['\u{10000}/x', '\u{1F600}']);
+          assert.deepEqual(list(store, { delimiter: '/', after: '\uFFFD', maxKeys: 1 }), {
+            keys: [],
+            commonPrefixes: ['\u{10000}/'],
+            isTruncated: true,
+            lastReturned: '\u{10000}/',
+          });
+        }));
+
+      it('handles NUL and \\u0001 in keys, prefixes and delimiters', () =>
+        withKeys(['a', 'a\u0000', 'a\u0000b', 'a\u0001', 'a\u0001\u0000c', 'ab'], (store) => {
+          assert.deepEqual(list(store, {}).keys, ['a', 'a\u0000', 'a\u0000b', 'a\u0001', 'a\u0001\u0000c', 'ab']);
+          assert.deepEqual(list(store, { prefix: 'a\u0000' }).keys, ['a\u0000', 'a\u0000b']);
+          assert.deepEqual(list(store, { prefix: 'a\u0001' }).keys, ['a\u0001', 'a\u0001\u0000c']);
+          assert.deepEqual(list(store, { delimiter: '\u0000' }), {
+            keys: ['a', 'a\u0001', 'ab'],
+            commonPrefixes: ['a\u0000', 'a\u0001\u0000'],
+            isTruncated: false,
+            lastReturned: undefined,
+          });
+          assert.deepEqual(list(store, { after: 'a\u0000' }).keys, ['a\u0000b', 'a\u0001', 'a\u0001\u0000c', 'ab']);
+        }));
+
+      it('property: every page equals the reference listing, and paging visits each entry once', async () => {
+        const f = await make();
+        let run = 0;
+        try {
+          await fc.assert(
+            fc.asyncProperty(
+              fc.uniqueArray(keyArb, { maxLength: 24 }).chain((keys) =>
+                fc.record({
+                  keys: fc.constant(keys),
+                  prefix: prefixArb(keys),
+                  delimiter: delimiterArb,
+                  after: fc.option(prefixArb(keys), { nil: undefined }),
+                  maxKeys: fc.integer({ min: 0, max: 6 }),
+                  pageSize: fc.integer({ min: 1, max: 5 }),
+                }),
+              ),
+              async ({ keys, prefix, delimiter, after, maxKeys, pageSize }) => {
+                const bucket = `l${++run}`;
+                await f.store.createBucket(bucketRecord(bucket));
+                await Promise.all(keys.map((key) => f.store.putVersion({ version: objectVersion(bucket, key) })));
+                const listPage = (a: string | undefined, n: number): ModelPage => {
+                  const r = f.store.listObjects({ bucket, prefix, delimiter, after: a, maxKeys: n });
+                  return {
+                    objects: r.objects.map((o) => o.key),
+                    commonPrefixes: r.commonPrefixes,
+                    isTruncated: r.isTruncated,
+                    lastReturned: r.lastReturned,
+                  };
+                };
+
+                assert.deepEqual(
+                  listPage(after, maxKeys),
+                  modelListObjects(keys, { prefix, delimiter, after, maxKeys }),
+                );
+
+                const seen: string[] = [];
+                let cursor = after;
+                for (let pages = 0; ; pages++) {
+                  assert.ok(pages <= keys.length + 1, 'paging does not terminate');
+                  const page = listPage(cursor, pageSize);
+                  assert.deepEqual(
+                    page,
+                    modelListObjects(keys, { prefix, delimiter, after: cursor, maxKeys: pageSize }),
+                  );
+                  seen.push(...page.objects, ...page.commonPrefixes);
+                  if (!page.isTruncated) break;
+                  cursor = page.lastReturned;
+                }
+                const all = modelListObjects(keys, { prefix, delimiter, after, maxKeys: 100_000 });
+                assert.deepEqual(seen.sort(byteOrder), [...all.objects, ...all.commonPrefixes].sort(byteOrder));
+              },
+            ),
+            { numRuns: 150 },
+          );
+        } finally {
+          await f.cleanup();
+        }
+      });
+    });
+
+    describe('listVersions', { concurrency: true }, () => {
+      /** k1: v1 < v2 < m3(marker); k2: v1; k3/x: v1, v2; k3/y: m1 */
+      async function withVersions(fn: (store: MetaStore) => void): Promise<void> {
+        await withBucket(async (store) => {
+          const writes = [
+            objectVersion('b', 'k1', { versionId: 'v1', lastModified: 10 }),
+            objectVersion('b', 'k1', { versionId: 'v2', lastModified: 20 }),
+            deleteMarker('b', 'k1', 'm3', 30),
+            objectVersion('b', 'k2', { versionId: 'v1', lastModified: 10 }),
+            objectVersion('b', 'k3/x', { versionId: 'v1', lastModified: 10 }),
+            objectVersion('b', 'k3/x', { versionId: 'v2', lastModified: 40 }),
+            deleteMarker('b', 'k3/y', 'm1', 10),
+          ];
+          for (const version of writes) await store.putVersion({ version });
+          fn(store);
+        });
+      }
+
+      const entries = (
+        store: MetaStore,
+        input: { prefix?: string; delimiter?: string; keyMarker?: string; versionIdMarker?: string; maxKeys?: number },
+      ) => {
+        const r = store.listVersions({
+          bucket: 'b',
+          prefix: input.prefix ?? '',
+          delimiter: input.delimiter,
+          keyMarker: input.keyMarker,
+          versionIdMarker: input.versionIdMarker,
+          maxKeys: input.maxKeys ?? 1000,
+        });
+        return {
+          entries: r.entries.map(
+            (e) =>
+              `${e.version.key}@${e.version.versionId}${e.version.isDeleteMarker ? '(dm)' : ''}${e.isLatest ? '*' : ''}`,
+          ),
+          commonPrefixes: r.commonPrefixes,
+          isTruncated: r.isTruncated,
+          nextKeyMarker: r.nextKeyMarker,
+          nextVersionIdMarker: r.nextVersionIdMarker,
+        };
+      };
+
+      it('lists every version and delete marker, newest first per key, flagging the latest', () =>
+        withVersions((store) => {
+          assert.deepEqual(entries(store, {}), {
+            entries: ['k1@m3(dm)*', 'k1@v2', 'k1@v1', 'k2@v1*', 'k3/x@v2*', 'k3/x@v1', 'k3/y@m1(dm)*'],
+            commonPrefixes: [],
+            isTruncated: false,
+            nextKeyMarker: undefined,
+            nextVersionIdMarker: undefined,
+          });
+        }));
+
+      it('filters by prefix and rolls up common prefixes', () =>
+        withVersions((store) => {
+          assert.deepEqual(entries(store, { prefix: 'k3/' }).entries, ['k3/x@v2*', 'k3/x@v1', 'k3/y@m1(dm)*']);
+          const rolled = entries(store, { delimiter: '/' });
+          assert.deepEqual(rolled.entries, ['k1@m3(dm)*', 'k1@v2', 'k1@v1', 'k2@v1*']);
+          assert.deepEqual(rolled.commonPrefixes, ['k3/']);
+        }));
+
+      it('pages with key and version-id markers without losing or repeating a version', () =>
+        withVersions((store) => {
+          const p1 = entries(store, { maxKeys: 2 });
+          assert.deepEqual(p1, {
+            entries: ['k1@m3(dm)*', 'k1@v2'],
+            commonPrefixes: [],
+            isTruncated: true,
+            nextKeyMarker: 'k1',
+            nextVersionIdMarker: 'v2',
+          });
+          const p2 = entries(store, { maxKeys: 2, keyMarker: 'k1', versionIdMarker: 'v2' });
+          assert.deepEqual(p2, {
+            entries: ['k1@v1', 'k2@v1*'],
+            commonPrefixes: [],
+            isTruncated: true,
+            nextKeyMarker: 'k2',
+            nextVersionIdMarker: 'v1',
+          });
+          const p3 = entries(store, { maxKeys: 2, keyMarker: 'k2', versionIdMarker: 'v1' });
+          assert.deepEqual(p3.entries, ['k3/x@v2*', 'k3/x@v1']);
+          assert.equal(p3.isTruncated, true);
+          const p4 = entries(store, {
+            maxKeys: 2,
+            keyMarker: p3.nextKeyMarker,
+            versionIdMarker: p3.nextVersionIdMarker,
+          });
+          assert.deepEqual(p4.entries, ['k3/y@m1(dm)*']);
+          assert.equal(p4.isTruncated, false);
+        }));
+
+      it('a key marker alone starts after every version of that key', () =>
+        withVersions((store) => {
+          assert.deepEqual(entries(store, { keyMarker: 'k1' }).entries, [
+            'k2@v1*',
+            'k3/x@v2*',
+            'k3/x@v1',
+            'k3/y@m1(dm)*',
+          ]);
+          assert.deepEqual(entries(store, { keyMarker: 'k0' }).entries.length, 7);
+          assert.deepEqual(entries(store, { keyMarker: 'k3/y' }).entries, []);
+        }));
+
+      it('a common prefix counts toward maxKeys and becomes the next key marker', () =>
+        withVersions((store) => {
+          const p1 = entries(store, { delimiter: '/', maxKeys: 4 });
+          assert.deepEqual(p1.entries, ['k1@m3(dm)*', 'k1@v2', 'k1@v1', 'k2@v1*']);
+          assert.equal(p1.isTruncated, true);
+          const p2 = entries(store, { delimiter: '/', maxKeys: 1, keyMarker: 'k2', versionIdMarker: 'v1' });
+          assert.deepEqual(p2, {
+            entries: [],
+            commonPrefixes: ['k3/'],
+            isTruncated: false,
+            nextKeyMarker: undefined,
+            nextVersionIdMarker: undefined,
+          });
+          const p3 = entries(store, { delimiter: '/', maxKeys: 1, keyMarker: 'k3/' });
+          assert.deepEqual(p3.entries, []);
+          assert.deepEqual(p3.commonPrefixes, []);
+        }));
+
+      it('maxKeys 0 answers an empty, untruncated page', () =>
+        withVersions((store) => {
+          const r = entries(store, { maxKeys: 0 });
+          assert.deepEqual(r.entries, []);
+          assert.equal(r.isTruncated, false);
+        }));
+
+      it('property: paging through versions equals the reference listing', async () => {
+        const f = await make();
+        let run = 0;
+        try {
+          await fc.assert(
+            fc.asyncProperty(
+              fc.uniqueArray(keyArb, { minLength: 0, maxLength: 8 }).chain((keys) =>
+                fc.record({
+                  keys: fc.constant(keys),
+                  stacks: fc.array(
+                    fc.uniqueArray(
+                      fc.record({
+                        versionId: versionIdArb,
+                        lastModified: fc.integer({ min: 0, max: 2 }),
+                        marker: fc.boolean(),
+                      }),
+                      { selector: (v) => v.versionId, minLength: 1, maxLength: 3 },
+                    ),
+                    { minLength: keys.length, maxLength: keys.length },
+                  ),
+                  prefix: prefixArb(keys),
+                  delimiter: delimiterArb,
+                  pageSize: fc.integer({ min: 1, max: 4 }),
+                }),
+              ),
+              async ({ keys, stacks, prefix, delimiter, pageSize }) => {
+                const bucket = `v${++run}`;
+                await f.store.createBucket(bucketRecord(bucket));
+                const versions = keys.flatMap((key, i) =>
+                  stacks[i].map((s) =>
+                    s.marker
+                      ? deleteMarker(bucket, key, s.versionId, s.lastModified)
+                      : objectVersion(bucket, key, { versionId: s.versionId, lastModified: s.lastModified }),
+                  ),
+                );
+                for (const version of versions) await f.store.putVersion({ version });
+                const expected = modelVersionItems(versions, prefix, delimiter);
+
+                const seen: VersionItem[] = [];
+                let keyMarker: string | undefined;
+                let versionIdMarker: string | undefined;
+                for (let pages = 0; ; pages++) {
+                  assert.ok(pages <= expected.length + 1, 'paging does not terminate');
+                  const r = f.store.listVersions({
+                    bucket,
+                    prefix,
+                    delimiter,
+                    keyMarker,
+                    versionIdMarker,
+                    maxKeys: pageSize,
+                  });
+                  const items: VersionItem[] = [];
+                  // Entries and prefixes come in two arrays; merge them back into listing order.
+                  for (const e of r.entries) {
+                    items.push({
+                      kind: 'version',
+                      key: e.version.key,
+                      versionId: e.version.versionId,
+                      isLatest: e.isLatest,
+                      isDeleteMarker: e.version.isDeleteMarker,
+                    });
+                  }
+                  for (const p of r.commonPrefixes) items.push({ kind: 'prefix', prefix: p });
+                  const want = expected.slice(seen.length, seen.length + pageSize);
+                  const sortKey = (it: VersionItem) => (it.kind === 'prefix' ? it.prefix : it.key);
+                  const merged = [...items].sort((a, b) => byteOrder(sortKey(a), sortKey(b)));
+                  assert.deepEqual(merged, want);
+                  seen.push(...want);
+                  assert.equal(r.isTruncated, seen.length < expected.length);
+                  if (!r.isTruncated) {
+                    assert.equal(r.nextKeyMarker, undefined);
+                    break;
+                  }
+                  const last = want[want.length - 1];
+                  assert.equal(r.nextKeyMarker, sortKey(last));
+                  assert.equal(r.nextVersionIdMarker, last.kind === 'version' ? last.versionId : undefined);
+                  keyMarker = r.nextKeyMarker;
+                  versionIdMarker = r.nextVersionIdMarker;
+                }
+                assert.equal(seen.length, expected.length);
+              },
+            ),
+            { numRuns: 80 },
+          );
+        } finally {
+          await f.cleanup();
+        }
+      });
+    });
+  });
+}
