@@ -23,6 +23,8 @@ export interface WorldOptions {
   logger?: Logger;
   /** Objects up to this many bytes are stored inside the metadata store. */
   inlineMax?: number;
+  /** An upload idle this long is answered RequestTimeout (default 20 s, as S3). */
+  idleTimeoutMs?: number;
 }
 
 export interface RunningRegion {
@@ -58,7 +60,14 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
         inlineMax: opts.inlineMax,
       });
       await reconcile(catalog, engine, log);
-      const server = new RegionServer({ region: region.name, engine, catalog, domains: opts.domains ?? ['localhost'], log });
+      const server = new RegionServer({
+        region: region.name,
+        engine,
+        catalog,
+        domains: opts.domains ?? ['localhost'],
+        log,
+        idleTimeoutMs: opts.idleTimeoutMs,
+      });
       const sweep = engine
         .sweepOrphans(startedAt, sweeping.signal)
         .then((n) => {

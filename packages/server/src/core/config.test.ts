@@ -260,6 +260,71 @@ describe('applyConfigDocument', () => {
   });
 });
 
+describe('ports', () => {
+  const notDecimal = ['', ' ', '0x2329', '1e3', '+9001'];
+  for (const value of notDecimal) {
+    it(`rejects the string ${JSON.stringify(value)} as globalPort and as a region port`, () => {
+      assert.throws(
+        () => applyConfigDocument(defaultConfig(), { globalPort: value }),
+        configError(/globalPort must be a port number/),
+      );
+      assert.throws(
+        () => applyConfigDocument(defaultConfig(), { regions: [{ name: 'us-east-1', port: value }] }),
+        configError(/regions\[0\]\.port must be a port number/),
+      );
+    });
+  }
+
+  it('accepts a string of plain decimal digits', () => {
+    const c = applyConfigDocument(defaultConfig(), {
+      globalPort: '9001',
+      regions: [{ name: 'us-east-1', port: '9002' }],
+    });
+    assert.equal(c.globalPort, 9001);
+    assert.deepEqual(c.regions, [{ name: 'us-east-1', port: 9002 }]);
+    const r = applyConfigDocument(defaultConfig(), { regions: [{ name: 'us-east-1', port: '9001' }] });
+    assert.deepEqual(r.regions, [{ name: 'us-east-1', port: 9001 }]);
+  });
+
+  it('rejects a region port equal to globalPort', async () => {
+    assert.throws(
+      () => applyConfigDocument(defaultConfig(), { globalPort: 9002 }),
+      (err) => err instanceof ConfigError,
+      'the default eu-west-1 listens on 9002',
+    );
+    assert.throws(
+      () =>
+        applyConfigDocument(defaultConfig(), {
+          globalPort: 8000,
+          regions: [
+            { name: 'us-east-1', port: 8001 },
+            { name: 'eu-west-1', port: '8000' },
+          ],
+        }),
+      (err) => err instanceof ConfigError,
+    );
+    assert.throws(
+      () => validateConfig({ ...defaultConfig(), globalPort: 9001 }),
+      (err) => err instanceof ConfigError,
+    );
+    const file = await yamlFile('globalPort: 7000\nregions:\n  - { name: us-east-1, port: 7000 }\n');
+    assert.throws(
+      () => loadConfigFile(defaultConfig(), file),
+      (err) => err instanceof ConfigError,
+    );
+  });
+
+  it('lets a region share port 0 with a globalPort of 0', () => {
+    const c = applyConfigDocument(defaultConfig(), { globalPort: 0, regions: ['us-east-1', 'eu-west-1'] });
+    assert.equal(c.globalPort, 0);
+    assert.deepEqual(
+      c.regions.map((r) => r.port),
+      [0, 0],
+    );
+    assert.equal(applyConfigDocument(defaultConfig(), { globalPort: 0 }).globalPort, 0);
+  });
+});
+
 describe('resolveDataDir', () => {
   it('resolves a relative data dir against the working directory and keeps an absolute one', () => {
     assert.equal(

@@ -79,7 +79,7 @@ function str(v: unknown, what: string): string {
 }
 
 function port(v: unknown, what: string): number {
-  const n = typeof v === 'string' ? Number(v) : v;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) {
     throw new ConfigError(`${what} must be a port number (0-65535)`);
   }
@@ -144,6 +144,9 @@ export function validateConfig(c: WorldConfig): WorldConfig {
   }
   const ports = c.regions.map((r) => r.port).filter((p) => p !== 0);
   if (new Set(ports).size !== ports.length) throw new ConfigError('two regions share a port');
+  if (c.globalPort !== 0 && ports.includes(c.globalPort)) {
+    throw new ConfigError(`port ${c.globalPort} is reserved for the global endpoint (globalPort)`);
+  }
   if (!/^\d{12}$/.test(c.credentials.accountId)) throw new ConfigError('credentials.accountId must be 12 digits');
   return c;
 }

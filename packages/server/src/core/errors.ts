@@ -93,6 +93,11 @@ const table = {
     message:
       'The XML you provided was not well-formed or did not validate against our published schema',
   },
+  MalformedTrailerError: {
+    status: 400,
+    message:
+      'The request contained trailing data that was not well-formed or did not conform to our published schema.',
+  },
   MetadataTooLarge: {
     status: 400,
     message: 'Your metadata headers exceed the maximum allowed metadata size',
@@ -134,6 +139,10 @@ const table = {
   PreconditionFailed: {
     status: 412,
     message: 'At least one of the pre-conditions you specified did not hold',
+  },
+  RequestHeaderSectionTooLarge: {
+    status: 400,
+    message: 'Your request header section exceeds the maximum allowed size.',
   },
   RequestTimeTooSkewed: {
     status: 403,

@@ -102,6 +102,18 @@ describe('parseAddress: virtual-hosted-style', () => {
     assert.deepEqual(parseAddress('bkt.localhost', '/x', []), { bucket: 'x', style: 'path' });
   });
 
+  it('the longest matching domain wins, whatever the order of the domains list', () => {
+    for (const domains of [
+      ['localhost', 's3.localhost'],
+      ['s3.localhost', 'localhost'],
+    ]) {
+      assert.deepEqual(parseAddress('b.s3.localhost:9001', '/k', domains), { bucket: 'b', key: 'k', style: 'virtual' });
+      assert.equal(parseAddress('b.s3.localhost:9001', '/', domains).bucket, 'b');
+      assert.equal(parseAddress('my.b.s3.localhost', '/k', domains).bucket, 'my.b');
+      assert.deepEqual(parseAddress('b.localhost:9001', '/k', domains), { bucket: 'b', key: 'k', style: 'virtual' });
+    }
+  });
+
   it('keeps IPv6 literal hosts path-style', () => {
     assert.deepEqual(parseAddress('[::1]:9001', '/bkt/k', ['localhost']), { bucket: 'bkt', key: 'k', style: 'path' });
   });

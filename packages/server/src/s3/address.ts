@@ -27,7 +27,8 @@ function decode(raw: string): string {
 
 export function parseAddress(host: string | undefined, rawPath: string, domains: readonly string[]): Address {
   const name = hostWithoutPort(host ?? '').toLowerCase();
-  for (const domain of domains) {
+  // The longest matching domain wins: with `localhost` and `s3.localhost`, `b.s3.localhost` is bucket `b`.
+  for (const domain of [...domains].sort((a, b) => b.length - a.length)) {
     if (name.length > domain.length + 1 && name.endsWith('.' + domain)) {
       const bucket = name.slice(0, -domain.length - 1);
       const key = rawPath.length > 1 ? decode(rawPath.slice(1)) : undefined;

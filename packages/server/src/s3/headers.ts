@@ -94,9 +94,13 @@ export function requestedChecksum(
     return { algorithm, headerValue: header(headers, checksumHeaderName(algorithm)), inTrailer: false };
   }
   if (named !== undefined) {
-    const algorithm = parseChecksumAlgorithm(named);
-    if (!algorithm) throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.');
-    return { algorithm, inTrailer: false };
+    if (!parseChecksumAlgorithm(named)) {
+      throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.');
+    }
+    throw new S3Error(
+      'InvalidRequest',
+      'x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.',
+    );
   }
   return undefined;
 }

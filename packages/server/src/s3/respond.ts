@@ -32,6 +32,15 @@ export function sendError(
   let e: S3Error;
   if (isS3Error(err)) {
     e = err;
+  } else if (clientAborted(req, err)) {
+    // The client stopped sending mid-body. If it still listens (a half-close), tell it the
+    // body was incomplete; if it is gone, there is no one to answer.
+    ctx.log.debug({ requestId: ctx.requestId, method: req.method, url: req.url }, 'client aborted the request body');
+    if (res.headersSent || !res.writable || req.socket.destroyed || !req.socket.writable) {
+      res.destroy();
+      return;
+    }
+    e = new S3Error('IncompleteBody', undefined, { headers: { connection: 'close' } });
   } else {
     ctx.log.error({ err, requestId: ctx.requestId, method: req.method, url: req.url }, 'internal error');
     e = new S3Error('InternalError');
@@ -55,4 +64,9 @@ export function sendError(
   doc.RequestId = ctx.requestId;
   doc.HostId = ctx.hostId;
   sendXml(res, e.status, toXml('Error', doc, null), headers);
+}
+
+function clientAborted(req: IncomingMessage, err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (req.readableAborted && !req.complete);
 }

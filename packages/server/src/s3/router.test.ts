@@ -69,6 +69,7 @@ const TABLE: [string, string, string[], string, string][] = [
   ['DELETE', '/bkt?tagging', [], 'DeleteBucketTagging', 's3:PutBucketTagging'],
   ['GET', '/bkt?policy', [], 'GetBucketPolicy', 's3:GetBucketPolicy'],
   ['PUT', '/bkt?policy', [], 'PutBucketPolicy', 's3:PutBucketPolicy'],
+  ['DELETE', '/bkt?policy', [], 'DeleteBucketPolicy', 's3:DeleteBucketPolicy'],
   ['GET', '/bkt?policyStatus', [], 'GetBucketPolicyStatus', 's3:GetBucketPolicyStatus'],
   ['GET', '/bkt?replication', [], 'GetBucketReplication', 's3:GetReplicationConfiguration'],
   ['PUT', '/bkt?replication', [], 'PutBucketReplication', 's3:PutReplicationConfiguration'],
@@ -84,6 +85,7 @@ const TABLE: [string, string, string[], string, string][] = [
   ['DELETE', '/bkt?lifecycle', [], 'DeleteBucketLifecycle', 's3:PutLifecycleConfiguration'],
   ['GET', '/bkt?website', [], 'GetBucketWebsite', 's3:GetBucketWebsite'],
   ['PUT', '/bkt?website', [], 'PutBucketWebsite', 's3:PutBucketWebsite'],
+  ['DELETE', '/bkt?website', [], 'DeleteBucketWebsite', 's3:DeleteBucketWebsite'],
   ['GET', '/bkt?publicAccessBlock', [], 'GetPublicAccessBlock', 's3:GetBucketPublicAccessBlock'],
   ['PUT', '/bkt?publicAccessBlock', [], 'PutPublicAccessBlock', 's3:PutBucketPublicAccessBlock'],
   ['DELETE', '/bkt?publicAccessBlock', [], 'DeletePublicAccessBlock', 's3:PutBucketPublicAccessBlock'],
@@ -148,21 +150,12 @@ const TABLE: [string, string, string[], string, string][] = [
   ['PUT', '/bkt/key?legal-hold', [], 'PutObjectLegalHold', 's3:PutObjectLegalHold'],
   ['GET', '/bkt/key?retention', [], 'GetObjectRetention', 's3:GetObjectRetention'],
   ['PUT', '/bkt/key?retention', [], 'PutObjectRetention', 's3:PutObjectRetention'],
+  ['GET', '/bkt/key?torrent', [], 'GetObjectTorrent', 's3:GetObjectTorrent'],
   ['POST', '/bkt/key?restore&versionId=v1', [], 'RestoreObject', 's3:RestoreObject'],
   ['POST', '/bkt/key?select&select-type=2', [], 'SelectObjectContent', 's3:GetObject'],
   // Keys that look like subresources or paths are still keys.
   ['GET', '/bkt/versioning', [], 'GetObject', 's3:GetObject'],
   ['GET', '/bkt/a/../b?x-id=GetObject', [], 'GetObject', 's3:GetObject'],
-];
-
-/**
- * Routed, but their IAM actions are under review: AWS authorizes these with s3:DeleteBucketPolicy,
- * s3:DeleteBucketWebsite and s3:GetObjectTorrent.
- */
-const ACTION_UNDER_REVIEW: [string, string, string][] = [
-  ['DELETE', '/bkt?policy', 'DeleteBucketPolicy'],
-  ['DELETE', '/bkt?website', 'DeleteBucketWebsite'],
-  ['GET', '/bkt/key?torrent', 'GetObjectTorrent'],
 ];
 
 describe('matchRoute: path-style requests', () => {
@@ -171,14 +164,6 @@ describe('matchRoute: path-style requests', () => {
       const m = matchRoute(request(method, url, headers));
       assert.equal(op(m), expectedOp);
       assert.equal(action(m), expectedAction);
-    });
-  }
-});
-
-describe('matchRoute: operations whose IAM action is under review', () => {
-  for (const [method, url, expectedOp] of ACTION_UNDER_REVIEW) {
-    it(`${method} ${url} → ${expectedOp}`, () => {
-      assert.equal(op(matchRoute(request(method, url))), expectedOp);
     });
   }
 });

@@ -45,13 +45,13 @@ export const ROUTES: readonly Route[] = [
   ...bucketConfig('versioning', 'BucketVersioning', 's3:GetBucketVersioning', 's3:PutBucketVersioning', false),
   ...bucketConfig('acl', 'BucketAcl', 's3:GetBucketAcl', 's3:PutBucketAcl', false),
   ...bucketConfig('tagging', 'BucketTagging', 's3:GetBucketTagging', 's3:PutBucketTagging', true),
-  ...bucketConfig('policy', 'BucketPolicy', 's3:GetBucketPolicy', 's3:PutBucketPolicy', true),
+  ...bucketConfig('policy', 'BucketPolicy', 's3:GetBucketPolicy', 's3:PutBucketPolicy', true, 's3:DeleteBucketPolicy'),
   ...bucketConfig('replication', 'BucketReplication', 's3:GetReplicationConfiguration', 's3:PutReplicationConfiguration', true),
   ...bucketConfig('cors', 'BucketCors', 's3:GetBucketCORS', 's3:PutBucketCORS', true),
   ...bucketConfig('encryption', 'BucketEncryption', 's3:GetEncryptionConfiguration', 's3:PutEncryptionConfiguration', true),
   ...bucketConfig('lifecycle', 'BucketLifecycleConfiguration', 's3:GetLifecycleConfiguration', 's3:PutLifecycleConfiguration', false),
   r('DELETE', 'bucket', 'DeleteBucketLifecycle', 's3:PutLifecycleConfiguration', { sub: 'lifecycle' }),
-  ...bucketConfig('website', 'BucketWebsite', 's3:GetBucketWebsite', 's3:PutBucketWebsite', true),
+  ...bucketConfig('website', 'BucketWebsite', 's3:GetBucketWebsite', 's3:PutBucketWebsite', true, 's3:DeleteBucketWebsite'),
   ...bucketConfig('publicAccessBlock', 'PublicAccessBlock', 's3:GetBucketPublicAccessBlock', 's3:PutBucketPublicAccessBlock', true),
   ...bucketConfig('ownershipControls', 'BucketOwnershipControls', 's3:GetBucketOwnershipControls', 's3:PutBucketOwnershipControls', true),
   ...bucketConfig('object-lock', 'ObjectLockConfiguration', 's3:GetBucketObjectLockConfiguration', 's3:PutBucketObjectLockConfiguration', false),
@@ -87,7 +87,7 @@ export const ROUTES: readonly Route[] = [
   r('PUT', 'object', 'PutObjectLegalHold', 's3:PutObjectLegalHold', { sub: 'legal-hold' }),
   r('GET', 'object', 'GetObjectRetention', 's3:GetObjectRetention', { sub: 'retention' }),
   r('PUT', 'object', 'PutObjectRetention', 's3:PutObjectRetention', { sub: 'retention' }),
-  r('GET', 'object', 'GetObjectTorrent', 's3:GetObject', { sub: 'torrent' }),
+  r('GET', 'object', 'GetObjectTorrent', 's3:GetObjectTorrent', { sub: 'torrent' }),
   r('POST', 'object', 'RestoreObject', 's3:RestoreObject', { sub: 'restore' }),
   r('POST', 'object', 'SelectObjectContent', 's3:GetObject', { sub: 'select' }),
 ];
@@ -98,12 +98,13 @@ function bucketConfig(
   getAction: string,
   putAction: string,
   deletable: boolean,
+  deleteAction = putAction,
 ): Route[] {
   const routes = [
     r('GET', 'bucket', `Get${name}`, getAction, { sub }),
     r('PUT', 'bucket', `Put${name}`, putAction, { sub }),
   ];
-  if (deletable) routes.push(r('DELETE', 'bucket', `Delete${name}`, putAction, { sub }));
+  if (deletable) routes.push(r('DELETE', 'bucket', `Delete${name}`, deleteAction, { sub }));
   return routes;
 }
 

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { Catalog } from '../catalog/catalog.ts';
 import { S3Error } from '../core/errors.ts';
@@ -15,6 +16,7 @@ import { listObjects, listObjectsV2 } from './handlers/list.ts';
 import { deleteObject, getObject, headObject, putObject } from './handlers/object.ts';
 import { sendError } from './respond.ts';
 import { matchRoute, type Route, type Target } from './router.ts';
+import { toXml } from './xml.ts';
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   ListBuckets: listBuckets,
@@ -35,6 +37,11 @@ const MAX_KEY_BYTES = 1024;
 
 export interface RegionServerOptions {
   region: string;
+  /**
+   * An upload that sends nothing for this long is answered 400 RequestTimeout and closed,
+   * as S3 does after 20 s.
+   */
+  idleTimeoutMs?: number;
   engine: ObjectEngine;
   catalog: Catalog;
   domains: readonly string[];
@@ -51,6 +58,8 @@ export class RegionServer {
   readonly #authenticate: Authenticator;
   readonly #forwarder = new Forwarder();
   readonly #log: Logger;
+  /** Sockets with a request in progress: their parse errors are answered by that request. */
+  readonly #busy = new WeakSet<Duplex>();
 
   constructor(opts: RegionServerOptions) {
     this.region = opts.region;
@@ -60,6 +69,31 @@ export class RegionServer {
     this.#server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
       void this.#handle(req, res);
     });
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
+  }
+
+  /**
+   * A request Node's parser rejects (malformed, headers too large, connection closed before
+   * the declared body arrived) still gets an S3 error document with a request id.
+   */
+  #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (this.#busy.has(socket)) return;
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const e =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new S3Error('RequestHeaderSectionTooLarge')
+        : err.code === 'HPE_INVALID_EOF_STATE'
+          ? new S3Error('IncompleteBody')
+          : new S3Error('InvalidRequest', 'The HTTP request could not be parsed.');
+    const requestId = newRequestId();
+    const xml = toXml('Error', { Code: e.code, Message: e.message, RequestId: requestId, HostId: newHostId() }, null);
+    socket.end(
+      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\ncontent-type: application/xml\r\n` +
+        `x-amz-request-id: ${requestId}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(xml)}\r\n\r\n${xml}`,
+    );
   }
 
   async listen(port: number, host: string): Promise<string> {
@@ -96,6 +130,22 @@ export class RegionServer {
     res.setHeader('x-amz-request-id', requestId);
     res.setHeader('x-amz-id-2', hostId);
     res.setHeader('server', 'Meridian');
+    const socket = req.socket;
+    this.#busy.add(socket);
+    res.once('close', () => this.#busy.delete(socket));
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
+      req.setTimeout(this.#opts.idleTimeoutMs ?? 20_000, () => {
+        sendError(req, res, new S3Error('RequestTimeout', undefined, { headers: { connection: 'close' } }), {
+          requestId,
+          hostId,
+          resource: rawPath,
+          log: this.#log,
+        });
+        res.once('finish', () => socket.destroy());
+      });
+      // Once the body is in, the request may legitimately take a while (fsync of a large object).
+      req.once('end', () => req.setTimeout(0));
+    }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);

@@ -134,12 +134,13 @@ export class Engine implements ObjectEngine {
         inline = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingSize);
         data = { kind: 'inline', id: newBlobId() };
       }
+      const now = this.#writeTime(input.bucket, input.key);
       const version: ObjectVersion = {
         bucket: input.bucket,
         key: input.key,
-        versionId: bucket.versioning === 'Enabled' ? this.#ids.next(this.#now()) : NULL_VERSION_ID,
+        versionId: bucket.versioning === 'Enabled' ? this.#ids.next(now) : NULL_VERSION_ID,
         isDeleteMarker: false,
-        lastModified: this.#now(),
+        lastModified: now,
         size: d.size,
         etag: d.md5Hex,
         storageClass: input.storageClass ?? 'STANDARD',
@@ -162,6 +163,16 @@ export class Engine implements ObjectEngine {
       await writer?.abort();
       throw err;
     }
+  }
+
+  /**
+   * The timestamp of a new version of a key. Stacks are ordered by (lastModified, versionId),
+   * so a new write must sort above the current top even if the wall clock stepped back or the
+   * top was written in this same millisecond.
+   */
+  #writeTime(bucket: string, key: string): number {
+    const top = this.#meta.getVersion(bucket, key);
+    return Math.max(this.#now(), top ? top.lastModified + 1 : 0);
   }
 
   /** Deletes the bytes of versions that metadata no longer refers to. */
@@ -234,7 +245,7 @@ export class Engine implements ObjectEngine {
       if (removed) await this.#release([removed]);
       return { deleteMarker: false };
     }
-    const now = this.#now();
+    const now = this.#writeTime(input.bucket, input.key);
     const marker: ObjectVersion = {
       bucket: input.bucket,
       key: input.key,

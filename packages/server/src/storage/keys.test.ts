@@ -69,7 +69,7 @@ describe('compareKeys', () => {
   });
 
   it('agrees with UTF-8 byte order on keys whose astral characters differ in their first UTF-16 unit', () => {
-    // Astral characters from distinct high-surrogate blocks; see the report for the shared-block case.
+    // Astral characters from distinct high-surrogate blocks; the shared-block case is tested below.
     const units = fc.constantFrom(
       'a',
       '\u0000',
@@ -87,6 +87,38 @@ describe('compareKeys', () => {
         fc.string({ unit: units }),
         (a, b) => sign(compareKeys(a, b)) === sign(byteOrder(a, b)),
       ),
+    );
+  });
+
+  it('orders astral characters that share a UTF-16 high surrogate by code point', () => {
+    assert.ok(compareKeys('\u{10000}x', '\u{10001}') < 0);
+    assert.ok(compareKeys('\u{10001}', '\u{10000}x') > 0);
+    assert.ok(compareKeys('😀😀\u{10001}', '😀😀\u{10000}') > 0);
+    assert.ok(compareKeys('photo-😀.jpg', 'photo-😁.jpg') < 0);
+    assert.ok(compareKeys('\u{1F600}', '\u{1F601}') < 0);
+    assert.ok(compareKeys('\u{10FFFF}', '\u{10FFFE}') > 0);
+  });
+
+  it('property: has the sign of Buffer.compare on the UTF-8 encodings, over all of Unicode', () => {
+    const sameBlock = (lo: number) => fc.integer({ min: lo, max: lo + 0x3ff }).map((cp) => String.fromCodePoint(cp));
+    // Mostly arbitrary code points, plus characters from a few high-surrogate blocks and the
+    // BMP characters around the surrogate range, so that pairs often differ only in a low surrogate.
+    const unit = fc.oneof(
+      { arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), weight: 3 },
+      { arbitrary: sameBlock(0x10000), weight: 1 },
+      { arbitrary: sameBlock(0x1f400), weight: 1 },
+      { arbitrary: sameBlock(0x10fc00), weight: 1 },
+      { arbitrary: fc.constantFrom('a', '\u0000', '\uD7FF', '\uE000', '\uFFFD', '\uFFFF'), weight: 1 },
+    );
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit, maxLength: 4 }));
+    const utf8Sign = (a: string, b: string) => sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+    fc.assert(
+      fc.property(text, text, text, (common, a, b) => {
+        assert.equal(sign(compareKeys(a, b)), utf8Sign(a, b), JSON.stringify([a, b]));
+        assert.equal(sign(compareKeys(common + a, common + b)), utf8Sign(common + a, common + b));
+        assert.equal(sign(compareKeys(b, a)) + sign(compareKeys(a, b)), 0, 'antisymmetric');
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -96,17 +96,23 @@ export function objectKeyOf(entryKey: Buffer, bucketPrefixLength: number): strin
 }
 
 /**
- * Compares two keys in UTF-8 byte order (S3's order), which differs from JavaScript's
- * UTF-16 order only when a character above U+FFFF meets one in U+E000..U+FFFF.
+ * Compares two keys in UTF-8 byte order (S3's order). UTF-8 orders by code point; UTF-16 code
+ * units order the same way except that surrogates (D800-DFFF, which encode code points above
+ * FFFF) must rank above E000-FFFF. Comparing code units with that one adjustment gives
+ * code-point order without decoding.
  */
 export function compareKeys(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
     const y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x < 0xd800 && y < 0xd800) return x - y;
-    return Buffer.compare(Buffer.from(a.slice(i), 'utf8'), Buffer.from(b.slice(i), 'utf8'));
+    if (x !== y) return utf8Rank(x) - utf8Rank(y);
   }
   return a.length - b.length;
+}
+
+function utf8Rank(unit: number): number {
+  if (unit >= 0xe000) return unit - 0x800;
+  if (unit >= 0xd800) return unit + 0x2000;
+  return unit;
 }

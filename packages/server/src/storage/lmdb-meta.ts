@@ -58,8 +58,12 @@ export class LmdbMetaStore implements MetaStore {
     this.#blobrefs = this.#root.openDB<number, string>({ name: 'blobrefs' });
   }
 
+  /**
+   * Runs `fn` atomically in the next batched write transaction and resolves once it is on
+   * disk. `childTransaction` rolls back everything `fn` wrote if it throws.
+   */
   async #durably<T>(fn: () => T): Promise<T> {
-    const result = await this.#root.transaction(fn);
+    const result = await this.#root.childTransaction(fn);
     await this.#root.flushed;
     return result;
   }
@@ -136,6 +140,7 @@ export class LmdbMetaStore implements MetaStore {
     const v = write.version;
     return this.#durably(() => {
       if (!this.#buckets.get(v.bucket)) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: v.bucket } });
+      if (v.data.kind === 'inline' && !write.inline) throw new Error('inline data missing for an inline version');
       const removed: ObjectVersion[] = [];
       const same = this.#find(v.bucket, v.key, v.versionId);
       if (same) {
@@ -144,8 +149,7 @@ export class LmdbMetaStore implements MetaStore {
       }
       void this.#versions.put(versionKey(v.bucket, v.key, v.lastModified, v.versionId), v);
       if (v.data.kind === 'inline') {
-        if (!write.inline) throw new Error('inline data missing for an inline version');
-        void this.#inline.put(v.data.id, write.inline);
+        void this.#inline.put(v.data.id, write.inline!);
       } else if (v.data.kind === 'blob') {
         void this.#blobrefs.put(v.data.id, 1);
       }

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../core/errors.ts';
-import { checksumHeaderName, isValidChecksumValue } from '../../storage/checksum.ts';
+import { checksumHeaderName, isValidChecksumValue, type ChecksumAlgorithm } from '../../storage/checksum.ts';
 import type { ByteRange, ObjectVersion } from '../../storage/types.ts';
 import { checkConditions, parseRange } from '../conditions.ts';
 import { bucketOf, keyOf, type Handler, type S3Context } from '../context.ts';
@@ -66,8 +66,7 @@ export const putObject: Handler = async (ctx) => {
     contentMd5,
     checksum: requested && {
       algorithm: requested.algorithm,
-      expected: () =>
-        requested.inTrailer ? body.trailers()[checksumHeaderName(requested.algorithm)] : requested.headerValue,
+      expected: () => (requested.inTrailer ? trailerChecksum(body.trailers(), requested.algorithm) : requested.headerValue),
     },
     ...contentHeadersFrom(headers),
     userMetadata,
@@ -82,6 +81,17 @@ export const putObject: Handler = async (ctx) => {
   }
   sendEmpty(ctx.res, 200, out);
 };
+
+/** The checksum a client announced in `x-amz-trailer` must arrive, well-formed, in the trailer. */
+function trailerChecksum(trailers: Record<string, string>, algorithm: ChecksumAlgorithm): string {
+  const name = checksumHeaderName(algorithm);
+  const value = trailers[name];
+  if (value === undefined) throw new S3Error('MalformedTrailerError');
+  if (!isValidChecksumValue(algorithm, value)) {
+    throw new S3Error('InvalidRequest', `Value for ${name} trailing header is invalid.`);
+  }
+  return value;
+}
 
 function readHeaders(ctx: S3Context, version: ObjectVersion, ranged: boolean): Record<string, string> {
   // A whole-object checksum would not match a range, so S3 sends none with one.
