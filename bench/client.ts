@@ -49,9 +49,7 @@ class NodeSha256 implements Checksum {
     this.hash = this.fresh();
   }
   private fresh(): Hash | Hmac {
-    return this.secret === undefined
-      ? createHash('sha256')
-      : createHmac('sha256', toBuffer(this.secret));
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(this.secret));
   }
   update(data: Uint8Array): void {
     this.hash.update(data);
@@ -68,9 +66,7 @@ class NodeSha256 implements Checksum {
 function encodeKey(key: string): string {
   return key
     .split('/')
-    .map((s) =>
-      encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
-    )
+    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
     .join('/');
 }
 

@@ -2,6 +2,7 @@
  * Closed-loop load: N workers, each issuing its next request as soon as the previous one
  * completes, first for a warm-up period (discarded), then for the measured period.
  */
+import { setMaxListeners } from 'node:events';
 
 /** One request; resolves with the number of payload bytes moved. */
 export type Operation = (worker: number, signal: AbortSignal) => Promise<number>;
@@ -66,6 +67,8 @@ export function percentile(sorted: Float64Array, p: number): number {
 async function phase(opts: LoadOptions, seconds: number, record: boolean): Promise<LoadResult> {
   const latencies = new Latencies();
   const stop = new AbortController();
+  // Every in-flight request listens on it: one per worker is expected, not a leak.
+  setMaxListeners(opts.concurrency + 10, stop.signal);
   const onAbort = (): void => stop.abort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let ops = 0;

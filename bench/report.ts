@@ -31,6 +31,8 @@ export interface MachineInfo {
   cpus: number;
   cpuModel: string;
   totalMemMb: number;
+  /** 1-minute load average when the run started and ended: other work on the machine skews figures. */
+  loadAvg: { start: number; end?: number };
 }
 
 export interface BenchReport {
@@ -66,7 +68,12 @@ export function machineInfo(): MachineInfo {
     cpus: cpus.length,
     cpuModel: cpus[0]?.model ?? 'unknown',
     totalMemMb: Math.round(os.totalmem() / 1048576),
+    loadAvg: { start: loadAvg1() },
   };
+}
+
+export function loadAvg1(): number {
+  return Math.round(os.loadavg()[0] * 100) / 100;
 }
 
 export function summarize(s: Scenario): ScenarioSummary {
@@ -173,15 +180,18 @@ export function toMarkdown(report: BenchReport): string {
   lines.push('');
   lines.push(
     `${machine.date} · Node ${machine.node} · ${machine.cpus} × ${machine.cpuModel} · ` +
-      `${fmt(machine.totalMemMb)} MB RAM · ${machine.platform}`,
+      `${fmt(machine.totalMemMb)} MB RAM · ${machine.platform} · load average ${machine.loadAvg.start} at start, ` +
+      `${machine.loadAvg.end ?? '?'} at end`,
   );
   lines.push(
     `${options.concurrency} connections, ${options.warmupSec} s warm-up + ${options.durationSec} s per measurement; ` +
       'each target in its own process, restarted per scenario.',
   );
   lines.push('');
-  lines.push('| Scenario | Target | ops/s | MiB/s | p50 ms | p99 ms | peak RSS MB | vs baseline | vs s3rver | errors | status |');
-  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  lines.push(
+    '| Scenario | Target | ops/s | MiB/s | p50 ms | p99 ms | idle RSS MB | peak RSS MB | vs baseline | vs s3rver | errors | status |',
+  );
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const s of report.scenarios) {
     const rows = report.results.filter((r) => r.scenario === s.name);
     for (const r of rows) {
@@ -189,7 +199,7 @@ export function toMarkdown(report: BenchReport): string {
       const status = r.status === 'ok' ? 'ok' : `${r.status}${r.error ? `: ${oneLine(r.error)}` : ''}`;
       lines.push(
         `| ${s.title} | ${r.target} | ${fmt(r.opsPerSec)} | ${fmt(r.mibPerSec, 1)} | ${fmtMs(r.p50Ms)} | ${fmtMs(r.p99Ms)} | ` +
-          `${fmt(r.peakRssMb)} | ${fmtRatio(q?.vsBaseline)} | ${fmtRatio(q?.vsS3rver)} | ${r.errors ? fmt(r.errors) : ''} | ${status} |`,
+          `${fmt(r.idleRssMb)} | ${fmt(r.peakRssMb)} | ${fmtRatio(q?.vsBaseline)} | ${fmtRatio(q?.vsS3rver)} | ${r.errors ? fmt(r.errors) : ''} | ${status} |`,
       );
     }
   }

@@ -63,11 +63,6 @@ export class RssSampler {
     }, this.intervalMs);
   }
 
-  /** Current RSS in MB, as last sampled. */
-  get currentPeakMb(): number | undefined {
-    return this.samples > 0 ? kbToMb(this.peakKb) : undefined;
-  }
-
   /** Stops sampling and returns the peak in MB, or undefined when nothing could be read. */
   async stop(): Promise<number | undefined> {
     if (this.timer) clearInterval(this.timer);
@@ -81,7 +76,7 @@ export class RssSampler {
         this.peakKb = Math.max(this.peakKb, last.hwmKb);
       }
     }
-    return this.currentPeakMb;
+    return this.samples > 0 ? kbToMb(this.peakKb) : undefined;
   }
 
   private async sample(): Promise<void> {

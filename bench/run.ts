@@ -9,8 +9,9 @@
  * stopped and its data deleted. A target that fails to start is reported and skipped for the
  * rest of the run.
  */
+import { setMaxListeners } from 'node:events';
 import { rmSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3BenchClient } from './client.ts';
@@ -18,6 +19,7 @@ import {
   type BenchReport,
   checkGoals,
   computeRatios,
+  loadAvg1,
   machineInfo,
   type Measurement,
   summarize,
@@ -162,7 +164,9 @@ async function measure(
 ): Promise<Measurement> {
   const estimate = scenario.estimateSec({ durationSec: opts.durationSec, warmupSec: opts.warmupSec });
   // Watchdog against a target that stops answering: requests wait on it otherwise.
-  const signal = AbortSignal.any([interrupt, AbortSignal.timeout((estimate * 2 + 60) * 1000)]);
+  const signal = AbortSignal.any([interrupt, AbortSignal.timeout(Math.ceil((estimate * 2 + 60) * 1000))]);
+  // Scenarios may hand it to every in-flight request.
+  setMaxListeners(1000, signal);
   const clients: S3BenchClient[] = [];
   const newClient = (connections: number): S3BenchClient => {
     const c = new S3BenchClient({ endpoint: target.endpoint, credentials: target.spec.credentials, connections });
@@ -179,7 +183,6 @@ async function measure(
     warmupSec: opts.warmupSec,
     concurrency: opts.concurrency,
     signal,
-    peakRssMb: () => sampler.currentPeakMb,
     log: (message) => log(`    ${message}`),
   };
   const base: Measurement = {
@@ -198,6 +201,10 @@ async function measure(
     await Promise.all(clients.map((c) => c.destroy().catch(() => {})));
   }
   result.peakRssMb = await sampler.stop();
+  if (signal.aborted && !interrupt.aborted && result.status === 'ok') {
+    result.status = 'timeout';
+    result.error = 'the watchdog stopped a scenario that ran far past its estimate';
+  }
   return result;
 }
 
@@ -237,6 +244,7 @@ async function main(): Promise<void> {
       `about ${Math.ceil(total / 60)} min`,
   );
 
+  const machine = machineInfo();
   const results: Measurement[] = [];
   const broken = new Map<TargetName, string>();
   for (const scenario of opts.scenarios) {
@@ -265,20 +273,25 @@ async function main(): Promise<void> {
         log(`  ${name.padEnd(9)} ${message}`);
         continue;
       }
+      let m: Measurement;
       try {
-        const m = await measure(scenario, target, opts, interrupt.signal);
-        results.push(m);
-        log(`  ${name.padEnd(9)} ${brief(m)}`);
+        m = await measure(scenario, target, opts, interrupt.signal);
+      } catch (err) {
+        // A harness bug in one measurement should not cost the rest of the run.
+        const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        m = { scenario: scenario.name, target: name, status: 'failed', error };
       } finally {
         await target.stop();
       }
+      results.push(m);
+      log(`  ${name.padEnd(9)} ${brief(m)}`);
     }
     if (interrupt.signal.aborted) break;
   }
 
   const scenarios = opts.scenarios.map(summarize);
   const report: BenchReport = {
-    machine: machineInfo(),
+    machine: { ...machine, loadAvg: { ...machine.loadAvg, end: loadAvg1() } },
     options: {
       durationSec: opts.durationSec,
       warmupSec: opts.warmupSec,
@@ -295,6 +308,7 @@ async function main(): Promise<void> {
   await writeFile(path.join(opts.outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(path.join(opts.outDir, 'latest.md'), markdown);
   await rm(tmpRoot, { recursive: true, force: true });
+  await rmdir(path.dirname(tmpRoot)).catch(() => {}); // only if no other run is using it
   process.stdout.write(`\n${markdown}`);
   log(`\nwrote ${path.relative(process.cwd(), path.join(opts.outDir, 'latest.json'))} and latest.md`);
   if (interrupt.signal.aborted) process.exitCode = 130;

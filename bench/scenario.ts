@@ -49,8 +49,6 @@ export interface ScenarioContext {
   concurrency: number;
   /** Set when the run is interrupted; long operations should stop. */
   signal: AbortSignal;
-  /** Latest RSS peak of the target during this scenario, in MB. */
-  peakRssMb(): number | undefined;
   log(message: string): void;
 }
 

@@ -194,10 +194,7 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<ReadyLine
     const onExit = (code: number | null, signal: string | null): void =>
       done(new Error(`exited before it was ready (code ${code}, signal ${signal})`));
     const onError = (err: Error): void => done(err);
-    const timer = setTimeout(
-      () => done(new Error(`no endpoint line within ${timeoutMs / 1000} s`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => done(new Error(`no endpoint line within ${timeoutMs / 1000} s`)), timeoutMs);
     stdout.on('data', onData);
     child.on('exit', onExit);
     child.on('error', onError);
@@ -208,12 +205,7 @@ function parseReadyLine(line: string): ReadyLine | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
     const value: unknown = JSON.parse(line);
-    if (
-      typeof value === 'object' &&
-      value !== null &&
-      'endpoint' in value &&
-      typeof value.endpoint === 'string'
-    ) {
+    if (typeof value === 'object' && value !== null && 'endpoint' in value && typeof value.endpoint === 'string') {
       return { endpoint: value.endpoint };
     }
   } catch {

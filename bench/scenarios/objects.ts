@@ -86,7 +86,21 @@ function goalsVsBaseline(atLeast: number): Goal[] {
 
 export const objectScenarios: readonly Scenario[] = [
   objectScenario({ name: 'put-4k', title: 'PUT 4 KiB', method: 'PUT', size: 4 * KiB, goals: goalsVsBaseline(2) }),
-  objectScenario({ name: 'get-4k', title: 'GET 4 KiB', method: 'GET', size: 4 * KiB, preload: 1024, goals: goalsVsBaseline(1) }),
+  objectScenario({
+    name: 'get-4k',
+    title: 'GET 4 KiB',
+    method: 'GET',
+    size: 4 * KiB,
+    preload: 1024,
+    goals: goalsVsBaseline(1),
+  }),
   objectScenario({ name: 'put-1m', title: 'PUT 1 MiB', method: 'PUT', size: MiB, goals: goalsVsBaseline(0.75) }),
-  objectScenario({ name: 'get-1m', title: 'GET 1 MiB', method: 'GET', size: MiB, preload: 128, goals: goalsVsBaseline(0.75) }),
+  objectScenario({
+    name: 'get-1m',
+    title: 'GET 1 MiB',
+    method: 'GET',
+    size: MiB,
+    preload: 128,
+    goals: goalsVsBaseline(0.75),
+  }),
 ];

@@ -6,8 +6,8 @@
  * Path-style only: `PUT /bucket` makes a directory, `PUT /bucket/key` writes one file per key
  * (the key is percent-encoded into a single file name).
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -32,13 +32,8 @@ function filePath(bucket: string, key: string): string {
 }
 
 async function putObject(req: http.IncomingMessage, file: string): Promise<number> {
-  const fh = await open(file, 'w');
-  try {
-    await pipeline(req, createWriteStream('', { fd: fh, autoClose: false }));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  // `flush: true` fsyncs the file before it is closed, and pipeline waits for the close.
+  await pipeline(req, createWriteStream(file, { flush: true }));
   return ++etagCounter;
 }
 
@@ -53,17 +48,28 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     res.writeHead(200, { etag: `"${n.toString(16).padStart(32, '0')}"`, 'content-length': 0 });
     res.end();
   } else if ((req.method === 'GET' || req.method === 'HEAD') && key) {
-    const file = filePath(bucket, key);
-    let size: number;
+    let fh: FileHandle;
     try {
-      size = (await stat(file)).size;
+      fh = await open(filePath(bucket, key), 'r');
     } catch {
       res.writeHead(404, { 'content-length': 0 }).end();
       return;
     }
+    let size: number;
+    try {
+      size = (await fh.stat()).size;
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
     res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
-    if (req.method === 'HEAD') res.end();
-    else await pipeline(createReadStream(file), res);
+    if (req.method === 'HEAD' || size === 0) {
+      await fh.close();
+      res.end();
+    } else {
+      // The stream closes the handle. A bounded range saves the read that finds end-of-file.
+      await pipeline(fh.createReadStream({ start: 0, end: size - 1 }), res);
+    }
   } else {
     req.resume();
     res.writeHead(405, { 'content-length': 0 }).end();
