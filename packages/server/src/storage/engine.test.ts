@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { tempDir } from './contract/helpers.ts';
+import { collect, s3Error, tempDir } from './contract/helpers.ts';
 import { objectEngineContract, type ObjectEngineFixture } from './contract/object-engine.ts';
 import { DEFAULT_INLINE_MAX, Engine } from './engine.ts';
 import { FsBlobStore } from './fs-blob.ts';
@@ -122,6 +122,97 @@ describe('Engine', () => {
           return err.code === 'NoSuchKey' && err.headers?.['x-amz-version-id'] === versionId;
         },
       );
+    }));
+
+  it('after the wall clock steps back, the latest PUT is current', () => {
+    let t = 1_700_000_010_000;
+    return withEngine({ now: () => t }, async (f) => {
+      await f.setVersioning('b', 'Enabled');
+      const first = await put(f.engine, 'k', 'first');
+      t -= 5_000;
+      const second = await put(f.engine, 'k', 'second');
+      assert.equal(f.engine.headObject({ bucket: 'b', key: 'k' }).versionId, second.versionId);
+      assert.ok(second.lastModified > first.lastModified);
+      assert.deepEqual(await collect(f.engine.getObject({ bucket: 'b', key: 'k' }).body), Buffer.from('second'));
+      assert.deepEqual(
+        f.engine
+          .listVersions({ bucket: 'b', prefix: '', maxKeys: 10 })
+          .entries.map((e) => [e.version.versionId, e.isLatest]),
+        [
+          [second.versionId, true],
+          [first.versionId, false],
+        ],
+      );
+    });
+  });
+
+  it('after the wall clock steps back, an unversioned overwrite is current', () => {
+    let t = 1_700_000_010_000;
+    return withEngine({ now: () => t }, async (f) => {
+      await put(f.engine, 'k', 'first');
+      t -= 5_000;
+      await put(f.engine, 'k', 'second');
+      assert.deepEqual(await collect(f.engine.getObject({ bucket: 'b', key: 'k' }).body), Buffer.from('second'));
+    });
+  });
+
+  it('after the wall clock steps back, a delete marker hides the version', () => {
+    let t = 1_700_000_010_000;
+    return withEngine({ now: () => t }, async (f) => {
+      await f.setVersioning('b', 'Enabled');
+      await put(f.engine, 'k', 'first');
+      t -= 5_000;
+      const { versionId } = await f.engine.deleteObject({ bucket: 'b', key: 'k' });
+      assert.throws(
+        () => f.engine.headObject({ bucket: 'b', key: 'k' }),
+        s3Error('NoSuchKey', { 'x-amz-delete-marker': 'true', 'x-amz-version-id': versionId! }),
+      );
+      assert.deepEqual(f.engine.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects, []);
+    });
+  });
+
+  it('in one millisecond, an Enabled PUT over the null version becomes current', () =>
+    withEngine({ now: () => 1_700_000_000_000 }, async (f) => {
+      await put(f.engine, 'k', 'unversioned');
+      await f.setVersioning('b', 'Enabled');
+      const v = await put(f.engine, 'k', 'versioned');
+      assert.equal(f.engine.headObject({ bucket: 'b', key: 'k' }).versionId, v.versionId);
+      assert.deepEqual(await collect(f.engine.getObject({ bucket: 'b', key: 'k' }).body), Buffer.from('versioned'));
+      assert.deepEqual(
+        f.engine.listVersions({ bucket: 'b', prefix: '', maxKeys: 10 }).entries.map((e) => e.version.versionId),
+        [v.versionId, 'null'],
+      );
+    }));
+
+  it('in one millisecond, a delete marker over the null version hides it', () =>
+    withEngine({ now: () => 1_700_000_000_000 }, async (f) => {
+      await put(f.engine, 'k', 'unversioned');
+      await f.setVersioning('b', 'Enabled');
+      const { versionId, deleteMarker } = await f.engine.deleteObject({ bucket: 'b', key: 'k' });
+      assert.equal(deleteMarker, true);
+      assert.notEqual(versionId, 'null');
+      assert.throws(
+        () => f.engine.headObject({ bucket: 'b', key: 'k' }),
+        s3Error('NoSuchKey', { 'x-amz-delete-marker': 'true', 'x-amz-version-id': versionId! }),
+      );
+      assert.deepEqual(f.engine.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects, []);
+      assert.equal(f.engine.headObject({ bucket: 'b', key: 'k', versionId: 'null' }).versionId, 'null');
+    }));
+
+  it('in one millisecond, a Suspended null delete marker hides a newer-id version', () =>
+    withEngine({ now: () => 1_700_000_000_000 }, async (f) => {
+      await f.setVersioning('b', 'Enabled');
+      const v = await put(f.engine, 'k', 'enabled');
+      await f.setVersioning('b', 'Suspended');
+      assert.deepEqual(await f.engine.deleteObject({ bucket: 'b', key: 'k' }), {
+        versionId: 'null',
+        deleteMarker: true,
+      });
+      assert.throws(
+        () => f.engine.headObject({ bucket: 'b', key: 'k' }),
+        s3Error('NoSuchKey', { 'x-amz-delete-marker': 'true', 'x-amz-version-id': 'null' }),
+      );
+      assert.equal(f.engine.headObject({ bucket: 'b', key: 'k', versionId: v.versionId }).versionId, v.versionId);
     }));
 
   it('with a frozen clock, a Suspended put of the null version becomes current over newer-id versions', () =>

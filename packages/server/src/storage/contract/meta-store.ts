@@ -150,9 +150,24 @@ function modelVersionItems(versions: readonly ObjectVersion[], prefix: string, d
 
 // ---------------------------------------------------------------------------------------------
 // Generators. Keys mix ASCII, '/', NUL and \u0001, a character above U+E000 (where UTF-16 and
-// UTF-8 order disagree) and characters beyond U+FFFF.
+// UTF-8 order disagree) and characters beyond U+FFFF, in pairs that share a UTF-16 high surrogate
+// (U+10000/U+10001 and U+1F600/U+1F601) so that keys often differ only in a low surrogate.
 
-const KEY_UNITS = ['a', 'b', '/', '/', '/', '\u0000', '\u0001', 'é', '\uFFFD', '\u{10000}', '\u{1F600}'];
+const KEY_UNITS = [
+  'a',
+  'b',
+  '/',
+  '/',
+  '/',
+  '\u0000',
+  '\u0001',
+  'é',
+  '\uFFFD',
+  '\u{10000}',
+  '\u{10001}',
+  '\u{1F600}',
+  '\u{1F601}',
+];
 const keyArb = fc.array(fc.constantFrom(...KEY_UNITS), { minLength: 1, maxLength: 6 }).map((u) => u.join(''));
 const delimiterArb = fc.constantFrom<string | undefined>(undefined, '/', '/', '//', 'a', '\u0000', '\u{1F600}', 'é/');
 
@@ -329,6 +344,57 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
           await store.createBucket(bucketRecord('nope'));
           assert.equal(store.getVersion('nope', 'k'), undefined);
           assert.deepEqual(store.listVersions({ bucket: 'nope', prefix: '', maxKeys: 10 }).entries, []);
+        }));
+
+      it('a rejected putVersion changes nothing', () =>
+        withBucket(async (store) => {
+          const v1 = objectVersion('b', 'k', { size: 3, lastModified: 100, data: { kind: 'inline', id: 'in-1' } });
+          await store.putVersion({ version: v1, inline: Buffer.from('one') });
+          // Replaces the null version, but its inline bytes are missing.
+          const bad = objectVersion('b', 'k', { size: 3, lastModified: 200, data: { kind: 'inline', id: 'in-2' } });
+          await assert.rejects(store.putVersion({ version: bad }));
+          const badNew = objectVersion('b', 'k', {
+            versionId: 'v2',
+            size: 3,
+            lastModified: 300,
+            data: { kind: 'inline', id: 'in-3' },
+          });
+          await assert.rejects(store.putVersion({ version: badNew }));
+          assert.deepEqual(store.getVersion('b', 'k'), v1);
+          assert.deepEqual(store.getVersion('b', 'k', 'null'), v1);
+          assert.equal(store.getVersion('b', 'k', 'v2'), undefined);
+          assert.deepEqual(store.getInline('in-1'), Buffer.from('one'));
+          assert.equal(store.getInline('in-2'), undefined);
+          assert.equal(store.getInline('in-3'), undefined);
+          assert.deepEqual(stackOf(store, 'b', 'k'), [v1]);
+          assert.deepEqual(
+            store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects.map((o) => o.versionId),
+            ['null'],
+          );
+        }));
+
+      it('a putVersion into a bucket deleted meanwhile is rejected and leaves nothing behind', () =>
+        withBucket(async (store) => {
+          const blobId = 'e'.repeat(32);
+          const inline = objectVersion('b', 'k', { size: 2, data: { kind: 'inline', id: 'in-late' } });
+          const blob = objectVersion('b', 'k2', { versionId: 'v1', size: 9, data: { kind: 'blob', id: blobId } });
+          // Issued back to back: the delete is first in line, so both writes find the bucket gone.
+          const deleted = store.deleteBucket('b');
+          const writes = [
+            store.putVersion({ version: inline, inline: Buffer.from('hi') }),
+            store.putVersion({ version: blob }),
+          ];
+          assert.equal(await deleted, 'deleted');
+          for (const w of writes) await assert.rejects(w, s3Error('NoSuchBucket'));
+          assert.equal(store.getBucket('b'), undefined);
+          assert.equal(store.getInline('in-late'), undefined);
+          assert.equal(store.isBlobReferenced(blobId), false);
+          assert.equal(await store.createBucket(bucketRecord('b')), true);
+          assert.equal(store.getVersion('b', 'k'), undefined);
+          assert.equal(store.getVersion('b', 'k2', 'v1'), undefined);
+          assert.deepEqual(store.listVersions({ bucket: 'b', prefix: '', maxKeys: 10 }).entries, []);
+          assert.deepEqual(store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects, []);
+          assert.equal(await store.deleteBucket('b'), 'deleted', 'the recreated bucket is empty');
         }));
 
       it('orders a stack newest first by lastModified, then version id', () =>
@@ -822,6 +888,30 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
             commonPrefixes: ['\u{10000}/'],
             isTruncated: true,
             lastReturned: '\u{10000}/',
+          });
+        }));
+
+      it('pages past keys whose astral characters share a UTF-16 high surrogate', () =>
+        withKeys(['photo-😀.jpg', 'photo-😁.jpg', '\u{10000}x', '\u{10001}'], (store) => {
+          assert.deepEqual(list(store, {}).keys, ['photo-😀.jpg', 'photo-😁.jpg', '\u{10000}x', '\u{10001}']);
+          const p1 = list(store, { maxKeys: 1 });
+          assert.deepEqual(p1, {
+            keys: ['photo-😀.jpg'],
+            commonPrefixes: [],
+            isTruncated: true,
+            lastReturned: 'photo-😀.jpg',
+          });
+          const p2 = list(store, { maxKeys: 1, after: p1.lastReturned });
+          assert.deepEqual(p2.keys, ['photo-😁.jpg']);
+          assert.deepEqual(list(store, { maxKeys: 1, after: p2.lastReturned }).keys, ['\u{10000}x']);
+          assert.deepEqual(list(store, { after: '\u{10000}x' }).keys, ['\u{10001}']);
+          assert.deepEqual(list(store, { after: '\u{10001}' }).keys, []);
+          assert.deepEqual(list(store, { prefix: 'photo-', after: 'photo-😀' }).keys, ['photo-😀.jpg', 'photo-😁.jpg']);
+          assert.deepEqual(list(store, { delimiter: '.', after: 'photo-😀.' }), {
+            keys: ['\u{10000}x', '\u{10001}'],
+            commonPrefixes: ['photo-😁.'],
+            isTruncated: false,
+            lastReturned: undefined,
           });
         }));
 
