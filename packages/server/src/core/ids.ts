@@ -47,17 +47,30 @@ export class VersionIdGenerator {
   }
 }
 
-/** Request ids look like AWS's: 16 upper-case hex characters. */
+/**
+ * Request ids look like AWS's: 16 upper-case hex characters. A random per-process prefix and
+ * a counter keep them unique without a random draw per request.
+ */
+const REQUEST_PREFIX = randomBytes(3).toString('hex').toUpperCase();
+let requestCounter = 0;
 export function newRequestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
+  requestCounter = (requestCounter + 1) % 0x10000000000;
+  return REQUEST_PREFIX + requestCounter.toString(16).toUpperCase().padStart(10, '0');
 }
 
-/** A host id for `x-amz-id-2`: opaque base64. */
+/** A host id for `x-amz-id-2`: opaque base64, one per process as it names the host. */
+const HOST_ID = randomBytes(24).toString('base64');
 export function newHostId(): string {
-  return randomBytes(24).toString('base64');
+  return HOST_ID;
 }
 
-/** Blob ids name files and inline records; random, URL- and path-safe. */
+/**
+ * Blob ids name files and inline records: 32 hex digits, a random per-process prefix and a
+ * counter, so they never repeat across restarts and are path-safe.
+ */
+const BLOB_PREFIX = randomBytes(8).toString('hex');
+let blobCounter = 0;
 export function newBlobId(): string {
-  return randomBytes(16).toString('hex');
+  blobCounter++;
+  return BLOB_PREFIX + blobCounter.toString(16).padStart(16, '0');
 }

@@ -155,7 +155,7 @@ export class Engine implements ObjectEngine {
         checksum,
         data,
       };
-      const { removed } = await this.#meta.putVersion({ version, inline });
+      const { removed } = await this.#meta.putVersion({ version, inline, freshId: version.versionId !== NULL_VERSION_ID });
       writer = undefined;
       await this.#release(removed);
       return version;
@@ -259,7 +259,7 @@ export class Engine implements ObjectEngine {
       userMetadata: {},
       data: { kind: 'none' },
     };
-    const { removed } = await this.#meta.putVersion({ version: marker });
+    const { removed } = await this.#meta.putVersion({ version: marker, freshId: marker.versionId !== NULL_VERSION_ID });
     await this.#release(removed);
     return { versionId: marker.versionId, deleteMarker: true };
   }

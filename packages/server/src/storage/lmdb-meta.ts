@@ -48,6 +48,8 @@ export class LmdbMetaStore implements MetaStore {
   readonly #current: Database<ObjectVersion, Buffer>;
   readonly #inline: Database<Buffer, string>;
   readonly #blobrefs: Database<number, string>;
+  /** Bucket records, read on every request; this process is the only writer of its region. */
+  readonly #bucketCache = new Map<string, BucketRecord | null>();
 
   constructor(path: string) {
     this.#root = open({ path, compression: false });
@@ -69,41 +71,59 @@ export class LmdbMetaStore implements MetaStore {
   }
 
   getBucket(name: string): BucketRecord | undefined {
-    return this.#buckets.get(name);
+    let b = this.#bucketCache.get(name);
+    if (b === undefined) {
+      b = this.#buckets.get(name) ?? null;
+      if (this.#bucketCache.size > 10_000) this.#bucketCache.clear();
+      this.#bucketCache.set(name, b);
+    }
+    return b ?? undefined;
   }
 
   listBuckets(): BucketRecord[] {
     return [...this.#buckets.getRange({}).map(({ value }) => value)];
   }
 
-  createBucket(record: BucketRecord): Promise<boolean> {
-    return this.#durably(() => {
-      if (this.#buckets.get(record.name)) return false;
-      void this.#buckets.put(record.name, record);
-      return true;
-    });
+  async createBucket(record: BucketRecord): Promise<boolean> {
+    try {
+      return await this.#durably(() => {
+        if (this.#buckets.get(record.name)) return false;
+        void this.#buckets.put(record.name, record);
+        return true;
+      });
+    } finally {
+      this.#bucketCache.delete(record.name);
+    }
   }
 
-  updateBucket(name: string, patch: Partial<Omit<BucketRecord, 'name'>>): Promise<BucketRecord | undefined> {
-    return this.#durably(() => {
-      const existing = this.#buckets.get(name);
-      if (!existing) return undefined;
-      const next = { ...existing, ...patch, name };
-      void this.#buckets.put(name, next);
-      return next;
-    });
+  async updateBucket(name: string, patch: Partial<Omit<BucketRecord, 'name'>>): Promise<BucketRecord | undefined> {
+    try {
+      return await this.#durably(() => {
+        const existing = this.#buckets.get(name);
+        if (!existing) return undefined;
+        const next = { ...existing, ...patch, name };
+        void this.#buckets.put(name, next);
+        return next;
+      });
+    } finally {
+      this.#bucketCache.delete(name);
+    }
   }
 
-  deleteBucket(name: string): Promise<'deleted' | 'missing' | 'not-empty'> {
-    return this.#durably(() => {
-      if (!this.#buckets.get(name)) return 'missing';
-      const prefix = bucketPrefix(name);
-      for (const _ of this.#versions.getKeys({ start: prefix, end: prefixSuccessor(prefix), limit: 1 })) {
-        return 'not-empty';
-      }
-      void this.#buckets.remove(name);
-      return 'deleted';
-    });
+  async deleteBucket(name: string): Promise<'deleted' | 'missing' | 'not-empty'> {
+    try {
+      return await this.#durably(() => {
+        if (!this.#buckets.get(name)) return 'missing';
+        const prefix = bucketPrefix(name);
+        for (const _ of this.#versions.getKeys({ start: prefix, end: prefixSuccessor(prefix), limit: 1 })) {
+          return 'not-empty';
+        }
+        void this.#buckets.remove(name);
+        return 'deleted';
+      });
+    } finally {
+      this.#bucketCache.delete(name);
+    }
   }
 
   getVersion(bucket: string, key: string, versionId?: string): ObjectVersion | undefined {
@@ -142,7 +162,8 @@ export class LmdbMetaStore implements MetaStore {
       if (!this.#buckets.get(v.bucket)) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: v.bucket } });
       if (v.data.kind === 'inline' && !write.inline) throw new Error('inline data missing for an inline version');
       const removed: ObjectVersion[] = [];
-      const same = this.#find(v.bucket, v.key, v.versionId);
+      const top = this.#top(v.bucket, v.key);
+      const same = write.freshId ? undefined : this.#find(v.bucket, v.key, v.versionId);
       if (same) {
         this.#removeEntry(same);
         removed.push(same);
@@ -153,7 +174,13 @@ export class LmdbMetaStore implements MetaStore {
       } else if (v.data.kind === 'blob') {
         void this.#blobrefs.put(v.data.id, 1);
       }
-      this.#refreshCurrent(v.bucket, v.key);
+      if (!top || (same && same.versionId === top.versionId)) {
+        this.#refreshCurrent(v.bucket, v.key);
+      } else if (sortsAbove(v, top)) {
+        const ck = currentKey(v.bucket, v.key);
+        if (v.isDeleteMarker) void this.#current.remove(ck);
+        else void this.#current.put(ck, v);
+      }
       return { removed };
     });
   }
@@ -297,4 +324,10 @@ export class LmdbMetaStore implements MetaStore {
 export function commonPrefixOf(key: string, prefix: string, delimiter: string): string | undefined {
   const i = key.indexOf(delimiter, prefix.length);
   return i === -1 ? undefined : key.slice(0, i + delimiter.length);
+}
+
+/** Whether `a` comes before `b` in a version stack: newer (lastModified, versionId) first. */
+function sortsAbove(a: ObjectVersion, b: ObjectVersion): boolean {
+  if (a.lastModified !== b.lastModified) return a.lastModified > b.lastModified;
+  return Buffer.compare(Buffer.from(a.versionId), Buffer.from(b.versionId)) > 0;
 }

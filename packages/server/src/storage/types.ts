@@ -108,6 +108,8 @@ export interface ListVersionsResult {
 export interface VersionWrite {
   version: ObjectVersion;
   inline?: Buffer;
+  /** The version id was just generated, so no version of that id can exist yet. */
+  freshId?: boolean;
 }
 
 export interface VersionWriteResult {
