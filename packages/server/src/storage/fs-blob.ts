@@ -1,5 +1,5 @@
 import { createReadStream, mkdirSync } from 'node:fs';
-import { open, opendir, readdir, stat, unlink } from 'node:fs/promises';
+import { open, opendir, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { newBlobId } from '../core/ids.ts';
@@ -31,31 +31,7 @@ export class FsBlobStore implements BlobStore {
     const path = this.#path(id);
     const dir = join(this.#root, id.slice(0, 2));
     const fh = await open(path, 'wx');
-    let closed = false;
-    const dirSync = this.#dirSync;
-    return {
-      id,
-      async write(chunk: Uint8Array): Promise<void> {
-        let off = 0;
-        while (off < chunk.length) {
-          const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-          off += bytesWritten;
-        }
-      },
-      async commit(): Promise<void> {
-        await fh.sync();
-        closed = true;
-        await fh.close();
-        await dirSync.sync(dir);
-      },
-      async abort(): Promise<void> {
-        if (!closed) {
-          closed = true;
-          await fh.close().catch(() => undefined);
-        }
-        await unlink(path).catch(() => undefined);
-      },
-    };
+    return new FileBlobWriter(id, path, fh, () => this.#dirSync.sync(dir));
   }
 
   read(id: string, range?: ByteRange): Readable {
@@ -89,6 +65,104 @@ export class FsBlobStore implements BlobStore {
 }
 
 /**
+ * Appends to a blob file without making the producer wait for each write: chunks queue up
+ * and go to disk in batches (one writev per batch) while the next ones arrive from the
+ * network. `write` only waits when more than `HIGH_WATER` bytes are queued, so memory per
+ * upload stays bounded.
+ */
+class FileBlobWriter implements BlobWriter {
+  static readonly HIGH_WATER = 4 * 1024 * 1024;
+  readonly id: string;
+  readonly #path: string;
+  readonly #fh: FileHandle;
+  readonly #syncDir: () => Promise<void>;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #pump: Promise<void> | undefined;
+  #error: unknown;
+  #closed = false;
+
+  constructor(id: string, path: string, fh: FileHandle, syncDir: () => Promise<void>) {
+    this.id = id;
+    this.#path = path;
+    this.#fh = fh;
+    this.#syncDir = syncDir;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (chunk.length === 0) return;
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    this.#kick();
+    while (this.#queued > FileBlobWriter.HIGH_WATER && this.#pump) await this.#pump;
+    if (this.#error) throw this.#error;
+  }
+
+  /** Starts writing the queue unless a batch is already on its way. */
+  #kick(): void {
+    if (this.#pump || this.#error || this.#queue.length === 0) return;
+    this.#pump = this.#drain()
+      .catch((err: unknown) => {
+        this.#error = err;
+      })
+      .finally(() => {
+        this.#pump = undefined;
+        this.#kick();
+      });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      let bytes = 0;
+      for (const c of batch) bytes += c.length;
+      let written = 0;
+      while (written < bytes) {
+        const rest = written === 0 ? batch : remaining(batch, written);
+        const { bytesWritten } = await this.#fh.writev(rest);
+        written += bytesWritten;
+      }
+      this.#queued -= bytes;
+    }
+  }
+
+  async commit(): Promise<void> {
+    while (this.#pump) await this.#pump;
+    if (this.#error) throw this.#error;
+    await this.#fh.sync();
+    this.#closed = true;
+    await this.#fh.close();
+    await this.#syncDir();
+  }
+
+  async abort(): Promise<void> {
+    while (this.#pump) await this.#pump;
+    if (!this.#closed) {
+      this.#closed = true;
+      await this.#fh.close().catch(() => undefined);
+    }
+    await unlink(this.#path).catch(() => undefined);
+  }
+}
+
+/** The part of `chunks` after the first `offset` bytes (after a short writev). */
+function remaining(chunks: Uint8Array[], offset: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let skip = offset;
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length;
+      continue;
+    }
+    out.push(skip > 0 ? c.subarray(skip) : c);
+    skip = 0;
+  }
+  return out;
+}
+
+/**
  * Coalesces directory fsyncs: a caller that asks while a sync of the same directory is in
  * flight waits for the next one, which covers every entry created before it started. Under
  * concurrent PUTs this turns many directory syncs into a few.
@@ -104,14 +178,16 @@ class DirSyncer {
       return running;
     }
     if (!s.next) {
-      s.next = s.running.catch(() => undefined).then(() => {
-        const st = this.#state.get(dir);
-        if (st) {
-          st.running = st.next!;
-          st.next = undefined;
-        }
-        return this.#run(dir);
-      });
+      s.next = s.running
+        .catch(() => undefined)
+        .then(() => {
+          const st = this.#state.get(dir);
+          if (st) {
+            st.running = st.next!;
+            st.next = undefined;
+          }
+          return this.#run(dir);
+        });
     }
     return s.next;
   }

@@ -92,6 +92,16 @@ export function blobStoreContract(name: string, make: () => Promise<BlobStoreFix
         assert.equal(createHash('md5').update(back).digest('hex'), createHash('md5').update(data).digest('hex'));
       }));
 
+    it('keeps the bytes that follow an empty first write', () =>
+      withBlobs(async (blobs) => {
+        for (const parts of [[Buffer.alloc(0), Buffer.from('B')], [Buffer.from('C'), Buffer.alloc(0), Buffer.from('D')]]) {
+          const w = await blobs.create();
+          for (const p of parts) await w.write(p);
+          await w.commit();
+          assert.deepEqual(await collect(blobs.read(w.id)), Buffer.concat(parts));
+        }
+      }));
+
     it('keeps every byte of one large chunk', () =>
       withBlobs(async (blobs) => {
         const data = randomBytes(4 * 1024 * 1024 + 3);
