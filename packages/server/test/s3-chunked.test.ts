@@ -368,6 +368,87 @@ describe('aws-chunked uploads', () => {
     await assertAbsent('unsigned/wrong');
   });
 
+  /** An unsigned-trailer PutObject announcing `announced` in x-amz-trailer and ending with `lines`. */
+  async function unsignedTrailerPut(Key: string, data: Buffer, announced: string, lines: readonly string[]) {
+    const body = encodeUnsignedChunks(data, CHUNK, lines);
+    const signed = await signRequest(
+      endpoint,
+      {
+        method: 'PUT',
+        path: `/${BUCKET}/${Key}`,
+        headers: {
+          'content-encoding': 'aws-chunked',
+          'content-length': String(body.length),
+          'x-amz-decoded-content-length': String(data.length),
+          'x-amz-trailer': announced,
+        },
+      },
+      { contentSha256: STREAMING_UNSIGNED_TRAILER },
+    );
+    return sendRaw(endpoint, signed, body);
+  }
+
+  /** A signed-trailer PutObject announcing `announced` and sending (and signing) `trailers`. */
+  async function signedTrailerPut(Key: string, data: Buffer, announced: string, trailers: Record<string, string>) {
+    const { signed, body } = await signedStreamingPut(endpoint, `/${BUCKET}/${Key}`, data, {
+      chunkSize: CHUNK,
+      trailers,
+      headers: { 'x-amz-trailer': announced },
+    });
+    assert.equal(signed.headers['x-amz-trailer'], announced);
+    return sendRaw(endpoint, signed, body);
+  }
+
+  test('a declared x-amz-trailer that never arrives is 400 MalformedTrailerError and stores nothing', async () => {
+    const data = random.slice(14_000_000, 14_000_000 + 100_000);
+    const previous = Buffer.from('before the missing trailer');
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'trailer-missing/existing', Body: previous }));
+    stored.set('trailer-missing/existing', previous);
+    const sha = await checksumOf('SHA256', data);
+    const crc32c = await checksumOf('CRC32C', data);
+    // No trailer at all, or only a checksum of another name than the announced one.
+    const sent: Record<string, string>[] = [{}, { 'x-amz-checksum-sha256': sha }, { 'x-amz-checksum-crc32c': crc32c }];
+    for (const Key of ['trailer-missing/new', 'trailer-missing/existing']) {
+      for (const trailers of sent) {
+        const lines = Object.entries(trailers).map(([k, v]) => `${k}:${v}`);
+        const unsigned = await unsignedTrailerPut(Key, data, 'x-amz-checksum-crc32', lines);
+        assertS3Error(unsigned, 'MalformedTrailerError', 400);
+        const signed = await signedTrailerPut(Key, data, 'x-amz-checksum-crc32', trailers);
+        assertS3Error(signed, 'MalformedTrailerError', 400);
+      }
+    }
+    await assertAbsent('trailer-missing/new');
+    await assertStored('trailer-missing/existing', previous);
+  });
+
+  test('a malformed trailing checksum is 400 InvalidRequest naming the trailer, and stores nothing', async () => {
+    const data = random.slice(15_000_000, 15_000_000 + CHUNK + 4321);
+    const previous = Buffer.from('before the malformed trailer');
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'trailer-malformed/existing', Body: previous }));
+    stored.set('trailer-malformed/existing', previous);
+    const malformed = [
+      'not-a-checksum',
+      // Well-formed base64, but a SHA-256 is not 4 bytes.
+      await checksumOf('SHA256', data),
+      // The right bytes in hex instead of base64.
+      Buffer.from(await checksumOf('CRC32', data), 'base64').toString('hex'),
+    ];
+    for (const Key of ['trailer-malformed/new', 'trailer-malformed/existing']) {
+      for (const value of malformed) {
+        const trailer = { 'x-amz-checksum-crc32': value };
+        for (const res of [
+          await unsignedTrailerPut(Key, data, 'x-amz-checksum-crc32', [`x-amz-checksum-crc32:${value}`]),
+          await signedTrailerPut(Key, data, 'x-amz-checksum-crc32', trailer),
+        ]) {
+          const e = assertS3Error(res, 'InvalidRequest', 400);
+          assert.equal(e.message, 'Value for x-amz-checksum-crc32 trailing header is invalid.', value);
+        }
+      }
+    }
+    await assertAbsent('trailer-malformed/new');
+    await assertStored('trailer-malformed/existing', previous);
+  });
+
   test('a signed chunk under 8 KiB that is not the last is 403 InvalidChunkSizeError', async () => {
     const data = random.slice(12_000_000, 12_000_000 + 20_000);
     const { signed, body } = await signedStreamingPut(endpoint, `/${BUCKET}/small-chunks`, data, { chunkSize: 4096 });

@@ -58,8 +58,8 @@ export class RegionServer {
   readonly #authenticate: Authenticator;
   readonly #forwarder = new Forwarder();
   readonly #log: Logger;
-  /** Sockets with a request in progress: their parse errors are answered by that request. */
-  readonly #busy = new WeakSet<Duplex>();
+  /** The request in progress on each busy socket: a parse error there is answered through it. */
+  readonly #busy = new WeakMap<Duplex, { req: IncomingMessage; res: ServerResponse; requestId: string; hostId: string }>();
 
   constructor(opts: RegionServerOptions) {
     this.region = opts.region;
@@ -77,8 +77,25 @@ export class RegionServer {
    * the declared body arrived) still gets an S3 error document with a request id.
    */
   #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    if (this.#busy.has(socket)) return;
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    const busy = this.#busy.get(socket);
+    if (busy) {
+      // The connection ended before the declared body arrived: answer the request in progress.
+      const { req, res, requestId, hostId } = busy;
+      if (!res.headersSent && socket.writable) {
+        sendError(req, res, new S3Error('IncompleteBody', undefined, { headers: { connection: 'close' } }), {
+          requestId,
+          hostId,
+          resource: req.url ?? '/',
+          log: this.#log,
+        });
+        res.once('finish', () => socket.destroy());
+      } else {
+        socket.destroy();
+      }
+      return;
+    }
+    // A body cut short after its request was already answered: nobody is waiting for more.
+    if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
       socket.destroy();
       return;
     }
@@ -131,7 +148,7 @@ export class RegionServer {
     res.setHeader('x-amz-id-2', hostId);
     res.setHeader('server', 'Meridian');
     const socket = req.socket;
-    this.#busy.add(socket);
+    this.#busy.set(socket, { req, res, requestId, hostId });
     res.once('close', () => this.#busy.delete(socket));
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
       req.setTimeout(this.#opts.idleTimeoutMs ?? 20_000, () => {

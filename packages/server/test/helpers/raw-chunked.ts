@@ -49,7 +49,11 @@ export function signedEncodedLength(dataLength: number, chunkSize: number, trail
 
 export interface SignedChunkedOptions {
   chunkSize: number;
-  /** Trailing headers, e.g. `{ 'x-amz-checksum-crc32': '...' }`: makes it a …-TRAILER upload. */
+  /**
+   * Trailing headers, e.g. `{ 'x-amz-checksum-crc32': '...' }`: makes it a …-TRAILER upload
+   * (`{}` is one whose trailer section holds only the signature). Announced in x-amz-trailer
+   * unless `headers` names another.
+   */
   trailers?: Record<string, string>;
   /** Changes a chunk's bytes after it was signed, as a corrupting proxy would. */
   tamper?: (index: number, chunk: Buffer) => Buffer;
@@ -124,7 +128,10 @@ export async function signedStreamingPut(
     'x-amz-decoded-content-length': String(data.length),
     ...opts.headers,
   };
-  if (opts.trailers) headers['x-amz-trailer'] = Object.keys(opts.trailers).join(',');
+  // An x-amz-trailer given in `headers` wins: a test can announce a trailer it then does not send.
+  if (opts.trailers && opts.headers?.['x-amz-trailer'] === undefined) {
+    headers['x-amz-trailer'] = Object.keys(opts.trailers).join(',');
+  }
   const signed = await signRequest(
     endpoint,
     { method: 'PUT', path, headers },

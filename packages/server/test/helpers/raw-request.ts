@@ -201,48 +201,160 @@ export async function rawRequest(endpoint: string, req: RawRequest, opts: SignOp
   return sendRaw(endpoint, signed, req.body);
 }
 
+/** The request line and headers as they go on the wire, ending with the blank line. */
+export function requestHead(req: { method: string; target: string; headers: Record<string, string> }): string {
+  return [
+    `${req.method} ${req.target} HTTP/1.1`,
+    ...Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`),
+    '',
+    '',
+  ].join('\r\n');
+}
+
+export interface SocketAnswer {
+  /** Everything the server wrote before the connection closed. */
+  received: Buffer;
+  /** Milliseconds from the last byte sent until the connection closed. */
+  closedAfterMs: number;
+}
+
 /**
- * Sends the request line, headers and `partial` bytes of body over a bare socket, then either
- * half-closes the connection (`end`: the client says it has nothing more to send) or tears it
- * down (`destroy`: the client vanished). Resolves with whatever the server wrote back before
- * the connection closed, or '' when it wrote nothing; rejects if it stays open.
+ * Writes `bytes` over a fresh bare socket, then half-closes it (`end`), tears it down after a
+ * moment (`destroy`), or keeps it open and silent (`wait`) until the server closes it.
+ * Resolves with what the server wrote back once the connection is closed; rejects if it is
+ * still open after `timeoutMs`.
  */
-export function sendTruncated(
+export function exchangeRaw(
   endpoint: string,
-  req: { method: string; target: string; headers: Record<string, string> },
-  partial: Buffer,
-  how: 'end' | 'destroy',
+  bytes: Buffer | string,
+  then: 'end' | 'destroy' | 'wait',
   timeoutMs = 10_000,
-): Promise<string> {
+): Promise<SocketAnswer> {
   const url = new URL(endpoint);
-  return new Promise<string>((resolve, reject) => {
+  return new Promise<SocketAnswer>((resolve, reject) => {
     const socket = connect({ host: url.hostname, port: Number(url.port) });
     const received: Buffer[] = [];
+    let sentAt = Date.now();
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`the server kept the connection of a truncated ${req.method} open for ${timeoutMs} ms`));
+      reject(new Error(`the server kept the connection open for ${timeoutMs} ms (then: ${then})`));
     }, timeoutMs);
     socket.on('data', (c: Buffer) => received.push(c));
     socket.on('error', () => undefined);
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve(Buffer.concat(received).toString('utf8'));
+      resolve({ received: Buffer.concat(received), closedAfterMs: Date.now() - sentAt });
     });
     socket.on('connect', () => {
-      const head = [
-        `${req.method} ${req.target} HTTP/1.1`,
-        ...Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`),
-        '',
-        '',
-      ];
-      socket.write(head.join('\r\n'));
-      socket.write(partial, () => {
-        if (how === 'end') socket.end();
+      socket.write(bytes, () => {
+        sentAt = Date.now();
+        if (then === 'end') socket.end();
         // Give the bytes a moment on the wire so the server is mid-body when the peer vanishes.
-        else setTimeout(() => socket.destroy(), 50);
+        else if (then === 'destroy') setTimeout(() => socket.destroy(), 50);
       });
     });
   });
+}
+
+/**
+ * Sends the request line, headers and `partial` bytes of body over a bare socket, then either
+ * half-closes the connection (`end`: the client says it has nothing more to send), tears it
+ * down (`destroy`: the client vanished) or stalls (`stall`: the client stays connected and
+ * sends nothing more). Resolves with whatever the server wrote back before the connection
+ * closed, or '' when it wrote nothing; rejects if it stays open for `timeoutMs`.
+ */
+export async function sendTruncated(
+  endpoint: string,
+  req: { method: string; target: string; headers: Record<string, string> },
+  partial: Buffer,
+  how: 'end' | 'destroy' | 'stall',
+  timeoutMs = 10_000,
+): Promise<string> {
+  const bytes = Buffer.concat([Buffer.from(requestHead(req)), partial]);
+  try {
+    const { received } = await exchangeRaw(endpoint, bytes, how === 'stall' ? 'wait' : how, timeoutMs);
+    return received.toString('utf8');
+  } catch (err) {
+    throw new Error(`truncated ${req.method} ${req.target}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Sends a request whose body goes out in `parts`, `intervalMs` apart, over a fresh connection
+ * (a slow but steady client), and reads the whole answer.
+ */
+export function sendPaced(
+  endpoint: string,
+  req: { method: string; target: string; headers: Record<string, string> },
+  parts: readonly Buffer[],
+  intervalMs: number,
+  timeoutMs = 30_000,
+): Promise<RawResponse> {
+  const url = new URL(endpoint);
+  return new Promise<RawResponse>((resolve, reject) => {
+    const r = httpRequest(
+      { host: url.hostname, port: url.port, method: req.method, path: req.target, headers: req.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const buf = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: buf, text: buf.toString('utf8') });
+        });
+      },
+    );
+    r.setTimeout(timeoutMs, () =>
+      r.destroy(new Error(`no answer to ${req.method} ${req.target} within ${timeoutMs} ms`)),
+    );
+    r.on('error', reject);
+    r.flushHeaders();
+    let i = 0;
+    const next = (): void => {
+      if (r.destroyed) return;
+      if (i === parts.length) {
+        r.end();
+        return;
+      }
+      r.write(parts[i++]);
+      setTimeout(next, intervalMs);
+    };
+    setTimeout(next, intervalMs);
+  });
+}
+
+/**
+ * Parses the first HTTP/1.1 response in bytes read off a bare socket (a Content-Length body,
+ * as every S3 error has). `rest` is whatever followed it: a second, unasked-for response
+ * would be there.
+ */
+export function parseRawResponse(raw: Buffer | string): RawResponse & { rest: Buffer } {
+  const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8');
+  const headEnd = bytes.indexOf('\r\n\r\n');
+  assert.ok(headEnd !== -1, `not a complete HTTP response: ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}`);
+  const [statusLine, ...lines] = bytes.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(statusLine);
+  assert.ok(status, `not an HTTP status line: ${JSON.stringify(statusLine)}`);
+  const headers: IncomingHttpHeaders = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    assert.ok(colon > 0, `not a header line: ${JSON.stringify(line)}`);
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const start = headEnd + 4;
+  const length = headers['content-length'] === undefined ? bytes.length - start : Number(headers['content-length']);
+  assert.ok(
+    start + length <= bytes.length,
+    `the body is cut short: ${length} bytes announced, ${bytes.length - start} sent`,
+  );
+  const body = bytes.subarray(start, start + length);
+  return {
+    status: Number(status[1]),
+    headers,
+    body,
+    text: body.toString('utf8'),
+    rest: bytes.subarray(start + length),
+  };
 }
 
 export interface S3ErrorBody {
