@@ -47,6 +47,9 @@ export function requestBody(req: IncomingMessage, auth: SignedRequest): RequestB
       decodedLength,
     });
     req.on('error', (err) => decoder.destroy(err));
+    // A bad chunk may fail the decoder before anyone reads it; keep the error for the reader
+    // (it is in `errored` and rethrown by iteration) instead of throwing inside the HTTP parser.
+    decoder.on('error', () => undefined);
     req.pipe(decoder);
     return { stream: decoder, length: decodedLength, trailers: () => decoder.trailers };
   }
@@ -54,6 +57,7 @@ export function requestBody(req: IncomingMessage, auth: SignedRequest): RequestB
   if (payload.kind === 'sha256' && payload.hex !== EMPTY_SHA256) {
     const check = new Sha256Check(payload.hex);
     req.on('error', (err) => check.destroy(err));
+    check.on('error', () => undefined);
     req.pipe(check);
     return { stream: check, length, trailers: () => ({}) };
   }

@@ -14,6 +14,7 @@ import { Forwarder } from './forward.ts';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './handlers/bucket.ts';
 import { listObjects, listObjectsV2 } from './handlers/list.ts';
 import { deleteObject, getObject, headObject, putObject } from './handlers/object.ts';
+import { getBucketVersioning, listObjectVersions, putBucketVersioning } from './handlers/versioning.ts';
 import { sendError } from './respond.ts';
 import { matchRoute, type Route, type Target } from './router.ts';
 import { toXml } from './xml.ts';
@@ -30,6 +31,9 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   GetObject: getObject,
   HeadObject: headObject,
   DeleteObject: deleteObject,
+  GetBucketVersioning: getBucketVersioning,
+  PutBucketVersioning: putBucketVersioning,
+  ListObjectVersions: listObjectVersions,
 };
 
 /** S3 keys are at most 1024 bytes of UTF-8. */
@@ -79,6 +83,9 @@ export class RegionServer {
   #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     const busy = this.#busy.get(socket);
     if (busy) {
+      // Only a connection that ended mid-body is this request's to answer here; anything
+      // else surfaces through the request's own error path.
+      if (err.code !== 'HPE_INVALID_EOF_STATE') return;
       // The connection ended before the declared body arrived: answer the request in progress.
       const { req, res, requestId, hostId } = busy;
       if (!res.headersSent && socket.writable) {

@@ -82,6 +82,10 @@ export class Engine implements ObjectEngine {
     if (result === 'not-empty') throw new S3Error('BucketNotEmpty', undefined, { fields: { BucketName: name } });
   }
 
+  setVersioning(name: string, status: 'Enabled' | 'Suspended'): Promise<BucketRecord | undefined> {
+    return this.#meta.updateBucket(name, { versioning: status });
+  }
+
   async putObject(input: PutObjectInput): Promise<ObjectVersion> {
     const bucket = this.#bucket(input.bucket);
     const digest = new BodyDigest(input.checksum?.algorithm);
@@ -105,6 +109,9 @@ export class Engine implements ObjectEngine {
         }
         await writer.write(chunk);
       }
+      // A body stream destroyed with an error (a bad chunk signature, say) may end the loop
+      // quietly or as a premature close; its own error is the answer, not a short body.
+      if (input.body.errored) throw input.body.errored;
       const d = digest.finish();
       if (input.contentLength !== undefined && d.size !== input.contentLength) {
         throw new S3Error('IncompleteBody');
@@ -161,7 +168,7 @@ export class Engine implements ObjectEngine {
       return version;
     } catch (err) {
       await writer?.abort();
-      throw err;
+      throw input.body.errored ?? err;
     }
   }
 

@@ -213,6 +213,8 @@ export interface ObjectEngine {
   listBuckets(): BucketRecord[];
   createBucket(input: { name: string; owner: string; acl?: string }): Promise<BucketRecord>;
   deleteBucket(name: string): Promise<void>;
+  /** Enables or suspends versioning; resolves the updated bucket, or undefined if it is gone. */
+  setVersioning(name: string, status: 'Enabled' | 'Suspended'): Promise<BucketRecord | undefined>;
 
   putObject(input: PutObjectInput): Promise<ObjectVersion>;
   /** Metadata of a version; throws NoSuchKey / NoSuchVersion / MethodNotAllowed as S3 does. */

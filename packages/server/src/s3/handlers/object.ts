@@ -32,6 +32,10 @@ function versionIdParam(ctx: S3Context): string | undefined {
   const v = ctx.query.get('versionId');
   if (v === null) return undefined;
   if (v === '') throw new S3Error('InvalidArgument', 'Version id cannot be the empty string', { fields: { ArgumentName: 'versionId', ArgumentValue: '' } });
+  // Version ids are 'null' or 32 URL-safe characters, as S3's are.
+  if (v !== 'null' && !/^[A-Za-z0-9._-]{32}$/.test(v)) {
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', { fields: { ArgumentName: 'versionId', ArgumentValue: v } });
+  }
   return v;
 }
 
