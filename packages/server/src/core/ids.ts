@@ -27,6 +27,11 @@ function randomChars(n: number): string {
 export const VERSION_ID_LENGTH = 32;
 export const NULL_VERSION_ID = 'null';
 
+/** Whether a client-supplied version id has the shape of one (`null` or 32 base-62 characters). */
+export function isVersionIdShaped(id: string): boolean {
+  return id === NULL_VERSION_ID || /^[0-9A-Za-z]{32}$/.test(id);
+}
+
 export class VersionIdGenerator {
   #lastMs = 0;
   #seq = 0;

@@ -18,10 +18,36 @@ const parser = new XMLParser({
   processEntities: true,
 });
 
+/** An element in a sequence of differently named siblings whose order matters. */
+export interface XmlElement extends XmlObject {
+  name: string;
+  body: XmlObject;
+}
+
+/**
+ * The key under which a document holds `XmlElement[]` to be written in that order at that
+ * place (S3 interleaves `Version` and `DeleteMarker` in listing order, for example).
+ */
+export const ORDERED = '#ordered';
+const ORDERED_MARK = '__meridian_ordered__';
+
 /** Serialises a document with the XML declaration; `xmlns` defaults to the S3 namespace. */
 export function toXml(root: string, body: XmlObject, xmlns: string | null = S3_NS): string {
-  const content = xmlns ? { '@_xmlns': xmlns, ...body } : body;
-  return '<?xml version="1.0" encoding="UTF-8"?>\n' + builder.build({ [root]: content });
+  let ordered: XmlElement[] | undefined;
+  let doc = body;
+  if (ORDERED in body) {
+    ordered = body[ORDERED] as XmlElement[];
+    doc = {};
+    for (const [k, v] of Object.entries(body)) doc[k === ORDERED ? ORDERED_MARK : k] = k === ORDERED ? '' : v;
+  }
+  const content = xmlns ? { '@_xmlns': xmlns, ...doc } : doc;
+  const xml = builder.build({ [root]: content }) as string;
+  const out = ordered
+    ? xml.replace(`<${ORDERED_MARK}></${ORDERED_MARK}>`, () =>
+        ordered.map((el) => builder.build({ [el.name]: el.body }) as string).join(''),
+      )
+    : xml;
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' + out;
 }
 
 /** The S3 timestamp format of XML bodies: 2006-02-03T16:45:09.000Z */

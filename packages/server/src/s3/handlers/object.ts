@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../core/errors.ts';
+import { isVersionIdShaped } from '../../core/ids.ts';
 import { checksumHeaderName, isValidChecksumValue, type ChecksumAlgorithm } from '../../storage/checksum.ts';
 import type { ByteRange, ObjectVersion } from '../../storage/types.ts';
 import { checkConditions, parseRange } from '../conditions.ts';
@@ -32,8 +33,7 @@ function versionIdParam(ctx: S3Context): string | undefined {
   const v = ctx.query.get('versionId');
   if (v === null) return undefined;
   if (v === '') throw new S3Error('InvalidArgument', 'Version id cannot be the empty string', { fields: { ArgumentName: 'versionId', ArgumentValue: '' } });
-  // Version ids are 'null' or 32 URL-safe characters, as S3's are.
-  if (v !== 'null' && !/^[A-Za-z0-9._-]{32}$/.test(v)) {
+  if (!isVersionIdShaped(v)) {
     throw new S3Error('InvalidArgument', 'Invalid version id specified', { fields: { ArgumentName: 'versionId', ArgumentValue: v } });
   }
   return v;

@@ -1,9 +1,10 @@
 import { S3Error } from '../../core/errors.ts';
+import { isVersionIdShaped } from '../../core/ids.ts';
 import { readSmallBody } from '../body.ts';
 import { bucketOf, type Handler } from '../context.ts';
 import { quoteEtag } from '../headers.ts';
 import { sendEmpty, sendXmlDocument } from '../respond.ts';
-import { parseXml, xmlDate, xmlText, type XmlObject } from '../xml.ts';
+import { ORDERED, parseXml, xmlDate, xmlText, type XmlElement, type XmlObject } from '../xml.ts';
 import { ownerXml } from './bucket.ts';
 import { encoderFor, maxKeysParam } from './list.ts';
 
@@ -47,6 +48,11 @@ export const listObjectVersions: Handler = async (ctx) => {
       fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker },
     });
   }
+  if (versionIdMarker !== '' && !isVersionIdShaped(versionIdMarker)) {
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
+      fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker },
+    });
+  }
   const maxKeys = maxKeysParam(ctx.query);
   const result = ctx.engine.listVersions({
     bucket,
@@ -70,19 +76,19 @@ export const listObjectVersions: Handler = async (ctx) => {
   if (delimiter !== undefined) doc.Delimiter = encode(delimiter);
   doc.IsTruncated = result.isTruncated;
   if (type) doc.EncodingType = type;
-  // Versions and delete markers are separate flattened lists; each keeps the stack order.
-  const versions: XmlObject[] = [];
-  const markers: XmlObject[] = [];
-  for (const { version: v, isLatest } of result.entries) {
+  // Versions and delete markers are interleaved in listing order, as S3 sends them.
+  const entries: XmlElement[] = result.entries.map(({ version: v, isLatest }) => {
     if (v.isDeleteMarker) {
-      markers.push({
-        Key: encode(v.key),
-        VersionId: v.versionId,
-        IsLatest: isLatest,
-        LastModified: xmlDate(v.lastModified),
-        Owner: ownerXml(v.owner),
-      });
-      continue;
+      return {
+        name: 'DeleteMarker',
+        body: {
+          Key: encode(v.key),
+          VersionId: v.versionId,
+          IsLatest: isLatest,
+          LastModified: xmlDate(v.lastModified),
+          Owner: ownerXml(v.owner),
+        },
+      };
     }
     const entry: XmlObject = {
       Key: encode(v.key),
@@ -98,10 +104,9 @@ export const listObjectVersions: Handler = async (ctx) => {
       entry.ChecksumAlgorithm = v.checksum.algorithm;
       entry.ChecksumType = v.checksum.type;
     }
-    versions.push(entry);
-  }
-  doc.Version = versions;
-  doc.DeleteMarker = markers;
+    return { name: 'Version', body: entry };
+  });
+  doc[ORDERED] = entries;
   doc.CommonPrefixes = result.commonPrefixes.map((p) => ({ Prefix: encode(p) }));
   sendXmlDocument(ctx.res, 'ListVersionsResult', doc);
 };
