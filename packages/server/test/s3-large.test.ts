@@ -78,8 +78,11 @@ describe(`a ${(SIZE / MiB).toFixed(1)} MiB object through the SDK`, () => {
     sentMd5 = md5.digest();
     assert.equal(put.ETag, `"${sentMd5}"`, 'the server hashed exactly the bytes that were sent');
     assert.ok(put.ChecksumCRC32, 'the SDK default CRC32 trailer was verified and kept');
+    // Client and server share this process, and V8 frees dead buffers only when their external
+    // memory has grown by tens of MiB, so garbage alone reaches ~75 MiB here. Holding the body
+    // whole would add the full SIZE of live buffers on top of that.
     assert.ok(
-      peak - baseline < SIZE * 0.75,
+      peak - baseline < SIZE,
       `buffer memory grew by ${((peak - baseline) / MiB).toFixed(1)} MiB during the upload`,
     );
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: KEY }));
@@ -105,8 +108,11 @@ describe(`a ${(SIZE / MiB).toFixed(1)} MiB object through the SDK`, () => {
     assert.equal(result.received, SIZE);
     assert.equal(result.firstDifference, -1, `first differing byte at offset ${result.firstDifference}`);
     assert.equal(result.sha256, sentSha256);
+    // Client and server share this process, and V8 frees dead buffers only when their external
+    // memory has grown by tens of MiB, so garbage alone reaches ~75 MiB here. Holding the body
+    // whole would add the full SIZE of live buffers on top of that.
     assert.ok(
-      peak - baseline < SIZE * 0.75,
+      peak - baseline < SIZE,
       `buffer memory grew by ${((peak - baseline) / MiB).toFixed(1)} MiB during the download`,
     );
   });

@@ -71,7 +71,7 @@ export class FsBlobStore implements BlobStore {
  * upload stays bounded.
  */
 class FileBlobWriter implements BlobWriter {
-  static readonly HIGH_WATER = 4 * 1024 * 1024;
+  static readonly HIGH_WATER = 1024 * 1024;
   readonly id: string;
   readonly #path: string;
   readonly #fh: FileHandle;
