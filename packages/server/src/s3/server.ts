@@ -12,6 +12,7 @@ import { requestBody, type RequestBody } from './body.ts';
 import type { Handler, S3Context } from './context.ts';
 import { Forwarder } from './forward.ts';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './handlers/bucket.ts';
+import { deleteObjects } from './handlers/delete-objects.ts';
 import { listObjects, listObjectsV2 } from './handlers/list.ts';
 import { deleteObject, getObject, headObject, putObject } from './handlers/object.ts';
 import { getBucketVersioning, listObjectVersions, putBucketVersioning } from './handlers/versioning.ts';
@@ -31,6 +32,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   GetObject: getObject,
   HeadObject: headObject,
   DeleteObject: deleteObject,
+  DeleteObjects: deleteObjects,
   GetBucketVersioning: getBucketVersioning,
   PutBucketVersioning: putBucketVersioning,
   ListObjectVersions: listObjectVersions,
