@@ -77,3 +77,28 @@ function invalidRange(size: number, requested: string): S3Error {
     headers: { 'content-range': `bytes */${size}` },
   });
 }
+
+/**
+ * Conditional writes (PutObject): `If-None-Match: *` succeeds only if the key has no current
+ * object, `If-Match: <etag>` only if the current object has that ETag (404 NoSuchKey when
+ * there is none). The returned check runs again atomically with the commit.
+ */
+export function writePrecondition(
+  headers: IncomingHttpHeaders,
+): ((current: ObjectVersion | undefined) => void) | undefined {
+  const ifNoneMatch = header(headers, 'if-none-match');
+  const ifMatch = header(headers, 'if-match');
+  if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
+    throw new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented', {
+      fields: { Header: 'If-None-Match' },
+    });
+  }
+  return (current) => {
+    if (ifNoneMatch !== undefined && current) throw preconditionFailed('If-None-Match');
+    if (ifMatch !== undefined) {
+      if (!current) throw new S3Error('NoSuchKey', undefined, {});
+      if (!etagMatches(ifMatch, current.etag)) throw preconditionFailed('If-Match');
+    }
+  };
+}

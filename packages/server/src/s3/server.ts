@@ -244,6 +244,13 @@ export class RegionServer {
       await handler(ctx);
     } catch (err) {
       sendError(req, res, err, { requestId, hostId, resource, log: this.#log });
+    } finally {
+      // An answer given before the whole body was read (an error, a failed precondition)
+      // must not leave the client stuck sending into a full window: read and discard the rest.
+      if (!req.complete && !req.destroyed) {
+        req.unpipe();
+        req.resume();
+      }
     }
   }
 

@@ -88,6 +88,11 @@ export class Engine implements ObjectEngine {
 
   async putObject(input: PutObjectInput): Promise<ObjectVersion> {
     const bucket = this.#bucket(input.bucket);
+    // Fail fast before reading the body; the check is repeated atomically with the commit.
+    if (input.precondition) {
+      const top = this.#meta.getVersion(input.bucket, input.key);
+      input.precondition(top && !top.isDeleteMarker ? top : undefined);
+    }
     const digest = new BodyDigest(input.checksum?.algorithm);
     let pending: Buffer[] = [];
     let pendingSize = 0;
@@ -162,7 +167,12 @@ export class Engine implements ObjectEngine {
         checksum,
         data,
       };
-      const { removed } = await this.#meta.putVersion({ version, inline, freshId: version.versionId !== NULL_VERSION_ID });
+      const { removed } = await this.#meta.putVersion({
+        version,
+        inline,
+        freshId: version.versionId !== NULL_VERSION_ID,
+        precondition: input.precondition,
+      });
       writer = undefined;
       await this.#release(removed);
       return version;

@@ -161,6 +161,7 @@ export class LmdbMetaStore implements MetaStore {
     return this.#durably(() => {
       if (!this.#buckets.get(v.bucket)) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: v.bucket } });
       if (v.data.kind === 'inline' && !write.inline) throw new Error('inline data missing for an inline version');
+      write.precondition?.(this.#current.get(currentKey(v.bucket, v.key)));
       const removed: ObjectVersion[] = [];
       const top = this.#top(v.bucket, v.key);
       const same = write.freshId ? undefined : this.#find(v.bucket, v.key, v.versionId);

@@ -110,6 +110,11 @@ export interface VersionWrite {
   inline?: Buffer;
   /** The version id was just generated, so no version of that id can exist yet. */
   freshId?: boolean;
+  /**
+   * Checked atomically with the write against the key's current version (undefined when
+   * there is none or it is a delete marker); throwing aborts the write.
+   */
+  precondition?: (current: ObjectVersion | undefined) => void;
 }
 
 export interface VersionWriteResult {
@@ -187,6 +192,8 @@ export interface PutObjectInput extends ContentHeaders {
   userMetadata: Record<string, string>;
   storageClass?: string;
   owner: string;
+  /** A conditional write: see VersionWrite.precondition. Checked before and atomically with the commit. */
+  precondition?: (current: ObjectVersion | undefined) => void;
 }
 
 export interface GetObjectInput {

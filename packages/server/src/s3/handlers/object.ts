@@ -4,7 +4,7 @@ import { S3Error } from '../../core/errors.ts';
 import { isVersionIdShaped } from '../../core/ids.ts';
 import { checksumHeaderName, isValidChecksumValue, type ChecksumAlgorithm } from '../../storage/checksum.ts';
 import type { ByteRange, ObjectVersion } from '../../storage/types.ts';
-import { checkConditions, parseRange } from '../conditions.ts';
+import { checkConditions, parseRange, writePrecondition } from '../conditions.ts';
 import { bucketOf, keyOf, type Handler, type S3Context } from '../context.ts';
 import {
   contentHeadersFrom,
@@ -55,6 +55,7 @@ export const putObject: Handler = async (ctx) => {
   if (requested?.headerValue !== undefined && !isValidChecksumValue(requested.algorithm, requested.headerValue)) {
     throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(requested.algorithm)} header is invalid.`);
   }
+  const precondition = writePrecondition(headers);
   const body = ctx.body();
   if (body.length === undefined) throw new S3Error('MissingContentLength');
   if (body.length > MAX_PUT_SIZE) {
@@ -76,6 +77,7 @@ export const putObject: Handler = async (ctx) => {
     userMetadata,
     storageClass,
     owner: ctx.accountId,
+    precondition,
   });
   const out: Record<string, string> = { etag: quoteEtag(version.etag) };
   if (version.versionId !== 'null') out['x-amz-version-id'] = version.versionId;
