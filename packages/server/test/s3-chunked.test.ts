@@ -1,3 +1,4 @@
+
 /**
  * aws-chunked request bodies: what the stock SDK sends by default (unsigned chunks with a
  * checksum trailer), every flexible checksum algorithm it supports, and the signed streaming
@@ -15,7 +16,6 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
   paginateListObjectsV2,
   type ChecksumAlgorithm,
 } from '@aws-sdk/client-s3';
@@ -29,6 +29,7 @@ import {
 } from './helpers/raw-chunked.ts';
 import { PseudoRandomBytes } from './helpers/raw-pseudorandom.ts';
 import { assertS3Error, sendRaw, signRequest } from './helpers/raw-request.ts';
+import { rejectsWith as rejects } from './helpers/s3-errors.ts';
 import { startTestWorld, type TestWorld } from './helpers/world.ts';
 
 const BUCKET = 'chunked';
@@ -102,17 +103,6 @@ function captureWire(client: S3Client): WireRequest[] {
   return seen;
 }
 
-async function rejects(p: Promise<unknown>, code: string, status: number): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof S3ServiceException, `expected an S3 error, got ${String(err)}`);
-    assert.equal(err.name, code, `${err.name}: ${err.message}`);
-    assert.equal(err.$metadata.httpStatusCode, status);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 async function bytesOf(body: unknown): Promise<Buffer> {
   return Buffer.from(await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());

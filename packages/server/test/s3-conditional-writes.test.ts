@@ -7,19 +7,8 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { rejectsWith as rejects } from './helpers/s3-errors.ts';
 import { bodyText, startTestWorld, type TestWorld } from './helpers/world.ts';
-
-async function failsWith(p: Promise<unknown>, code: string, status: number): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof S3ServiceException, String(err));
-    assert.equal(err.name, code, err.message);
-    assert.equal(err.$metadata.httpStatusCode, status);
-    return;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 describe('conditional writes', { timeout: 20_000 }, () => {
   let w: TestWorld;
@@ -36,13 +25,13 @@ describe('conditional writes', { timeout: 20_000 }, () => {
 
   test('If-None-Match: * creates a key only if it does not exist', async () => {
     await s3.send(new PutObjectCommand({ Bucket, Key: 'once', Body: 'first', IfNoneMatch: '*' }));
-    await failsWith(
+    await rejects(
       s3.send(new PutObjectCommand({ Bucket, Key: 'once', Body: 'second', IfNoneMatch: '*' })),
       'PreconditionFailed',
       412,
     );
     const big = 'x'.repeat(300_000);
-    await failsWith(
+    await rejects(
       s3.send(new PutObjectCommand({ Bucket, Key: 'once', Body: big, IfNoneMatch: '*' })),
       'PreconditionFailed',
       412,
@@ -53,7 +42,7 @@ describe('conditional writes', { timeout: 20_000 }, () => {
   test('If-Match replaces only the version with that ETag', async () => {
     const first = await s3.send(new PutObjectCommand({ Bucket, Key: 'cas', Body: 'v1' }));
     const second = await s3.send(new PutObjectCommand({ Bucket, Key: 'cas', Body: 'v2', IfMatch: first.ETag }));
-    await failsWith(
+    await rejects(
       s3.send(new PutObjectCommand({ Bucket, Key: 'cas', Body: 'v3', IfMatch: first.ETag })),
       'PreconditionFailed',
       412,
@@ -61,7 +50,7 @@ describe('conditional writes', { timeout: 20_000 }, () => {
     assert.equal(await read('cas'), 'v2');
     await s3.send(new PutObjectCommand({ Bucket, Key: 'cas', Body: 'v3', IfMatch: second.ETag }));
     assert.equal(await read('cas'), 'v3');
-    await failsWith(
+    await rejects(
       s3.send(new PutObjectCommand({ Bucket, Key: 'absent', Body: 'x', IfMatch: first.ETag })),
       'NoSuchKey',
       404,

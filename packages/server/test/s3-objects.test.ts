@@ -14,23 +14,10 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
+import { rejectsWith as rejects } from './helpers/s3-errors.ts';
 import { bodyText, localhostResolvingHandler, startTestWorld, type TestWorld } from './helpers/world.ts';
-
-async function rejects(p: Promise<unknown>, code: string, status: number): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof S3ServiceException, `expected an S3 error, got ${String(err)}`);
-    // A 304 has no body, so the SDK cannot name it: only the status counts there.
-    if (status !== 304) assert.equal(err.name, code, `${err.name}: ${err.message}`);
-    assert.equal(err.$metadata.httpStatusCode, status);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 for (const style of ['path', 'virtual'] as const) {
   describe(`objects in one region (${style}-style addressing)`, () => {
@@ -81,7 +68,15 @@ for (const style of ['path', 'virtual'] as const) {
     });
 
     test('keys are data: odd characters round-trip and never escape the bucket', async () => {
-      const keys = ['a b+c=d&e', 'ünïcødé/ключ/键', '../../etc/passwd', 'x/./y/../z', '%2F%2e%2e', "!'()*~", 'tab\there'];
+      const keys = [
+        'a b+c=d&e',
+        'ünïcødé/ключ/键',
+        '../../etc/passwd',
+        'x/./y/../z',
+        '%2F%2e%2e',
+        "!'()*~",
+        'tab\there',
+      ];
       for (const Key of keys) {
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: `value of ${Key}` }));
       }
@@ -104,25 +99,37 @@ for (const style of ['path', 'virtual'] as const) {
       assert.equal(await bodyText(suffix.Body), '789');
       const open = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', Range: 'bytes=7-' }));
       assert.equal(await bodyText(open.Body), '789');
-      await rejects(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', Range: 'bytes=10-20' })), 'InvalidRange', 416);
+      await rejects(
+        s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', Range: 'bytes=10-20' })),
+        'InvalidRange',
+        416,
+      );
 
-      await rejects(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', IfMatch: '"nope"' })), 'PreconditionFailed', 412);
+      await rejects(
+        s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', IfMatch: '"nope"' })),
+        'PreconditionFailed',
+        412,
+      );
       const notModified = await rejects(
         s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', IfNoneMatch: head.ETag })),
-        '304',
+        undefined,
         304,
       );
       assert.equal(notModified.$metadata.httpStatusCode, 304);
       const ok = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', IfMatch: head.ETag }));
       assert.equal(await bodyText(ok.Body), '0123456789');
       await rejects(
-        s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', IfUnmodifiedSince: new Date(Date.now() - 86_400_000) })),
+        s3.send(
+          new GetObjectCommand({ Bucket: bucket, Key: 'range', IfUnmodifiedSince: new Date(Date.now() - 86_400_000) }),
+        ),
         'PreconditionFailed',
         412,
       );
       await rejects(
-        s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'range', IfModifiedSince: new Date(Date.now() + 60_000) })),
-        '304',
+        s3.send(
+          new HeadObjectCommand({ Bucket: bucket, Key: 'range', IfModifiedSince: new Date(Date.now() + 60_000) }),
+        ),
+        undefined,
         304,
       );
     });
@@ -193,7 +200,10 @@ describe('listing', () => {
 
   test('ListObjectsV2 lists every key in order', async () => {
     const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
-    assert.deepEqual(out.Contents?.map((c) => c.Key), keys);
+    assert.deepEqual(
+      out.Contents?.map((c) => c.Key),
+      keys,
+    );
     assert.equal(out.KeyCount, keys.length);
     assert.equal(out.IsTruncated, false);
     assert.equal(out.Contents?.[0].Size, 1);
@@ -203,11 +213,23 @@ describe('listing', () => {
 
   test('prefix, delimiter and common prefixes', async () => {
     const top = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Delimiter: '/' }));
-    assert.deepEqual(top.Contents?.map((c) => c.Key), ['a', 'b', 'c d']);
-    assert.deepEqual(top.CommonPrefixes?.map((p) => p.Prefix), ['a/', 'b/', 'z/']);
+    assert.deepEqual(
+      top.Contents?.map((c) => c.Key),
+      ['a', 'b', 'c d'],
+    );
+    assert.deepEqual(
+      top.CommonPrefixes?.map((p) => p.Prefix),
+      ['a/', 'b/', 'z/'],
+    );
     const inA = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'a/', Delimiter: '/' }));
-    assert.deepEqual(inA.Contents?.map((c) => c.Key), ['a/b']);
-    assert.deepEqual(inA.CommonPrefixes?.map((p) => p.Prefix), ['a/c/']);
+    assert.deepEqual(
+      inA.Contents?.map((c) => c.Key),
+      ['a/b'],
+    );
+    assert.deepEqual(
+      inA.CommonPrefixes?.map((p) => p.Prefix),
+      ['a/c/'],
+    );
   });
 
   test('pagination with max-keys and continuation tokens, including across common prefixes', async () => {
@@ -225,8 +247,13 @@ describe('listing', () => {
   });
 
   test('start-after, fetch-owner and encoding-type=url', async () => {
-    const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, StartAfter: 'b/x', FetchOwner: true, EncodingType: 'url' }));
-    assert.deepEqual(out.Contents?.map((c) => c.Key), ['c+d', 'z/1', 'z/2', 'z/3']);
+    const out = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, StartAfter: 'b/x', FetchOwner: true, EncodingType: 'url' }),
+    );
+    assert.deepEqual(
+      out.Contents?.map((c) => c.Key),
+      ['c+d', 'z/1', 'z/2', 'z/3'],
+    );
     assert.ok(out.Contents?.[0].Owner?.ID);
     assert.equal(out.EncodingType, 'url');
   });
@@ -234,12 +261,24 @@ describe('listing', () => {
   test('ListObjects (V1) with marker and NextMarker', async () => {
     const first = await s3.send(new ListObjectsCommand({ Bucket: bucket, MaxKeys: 4, Delimiter: '/' }));
     assert.equal(first.IsTruncated, true);
-    assert.deepEqual(first.Contents?.map((c) => c.Key), ['a', 'b']);
-    assert.deepEqual(first.CommonPrefixes?.map((p) => p.Prefix), ['a/', 'b/']);
+    assert.deepEqual(
+      first.Contents?.map((c) => c.Key),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      first.CommonPrefixes?.map((p) => p.Prefix),
+      ['a/', 'b/'],
+    );
     assert.equal(first.NextMarker, 'b/');
     const second = await s3.send(new ListObjectsCommand({ Bucket: bucket, Marker: first.NextMarker, Delimiter: '/' }));
-    assert.deepEqual(second.Contents?.map((c) => c.Key), ['c d']);
-    assert.deepEqual(second.CommonPrefixes?.map((p) => p.Prefix), ['z/']);
+    assert.deepEqual(
+      second.Contents?.map((c) => c.Key),
+      ['c d'],
+    );
+    assert.deepEqual(
+      second.CommonPrefixes?.map((p) => p.Prefix),
+      ['z/'],
+    );
     assert.ok(second.Contents?.[0].Owner?.ID, 'V1 always returns the owner');
   });
 
@@ -280,7 +319,18 @@ describe('buckets', () => {
   });
 
   test('bucket names are validated as S3 does', async () => {
-    for (const Bucket of ['ab', 'UPPER', 'has_underscore', '-leading', 'trailing-', 'two..dots', '192.168.1.1', 'xn--punycode', 'x'.repeat(64), 'name.mrap']) {
+    for (const Bucket of [
+      'ab',
+      'UPPER',
+      'has_underscore',
+      '-leading',
+      'trailing-',
+      'two..dots',
+      '192.168.1.1',
+      'xn--punycode',
+      'x'.repeat(64),
+      'name.mrap',
+    ]) {
       await rejects(s3.send(new CreateBucketCommand({ Bucket })), 'InvalidBucketName', 400);
     }
   });
@@ -294,10 +344,18 @@ describe('buckets', () => {
   test('ListBuckets pagination and prefix', async () => {
     for (const b of ['page-a', 'page-b', 'page-c']) await s3.send(new CreateBucketCommand({ Bucket: b }));
     const first = await s3.send(new ListBucketsCommand({ Prefix: 'page-', MaxBuckets: 2 }));
-    assert.deepEqual(first.Buckets?.map((b) => b.Name), ['page-a', 'page-b']);
+    assert.deepEqual(
+      first.Buckets?.map((b) => b.Name),
+      ['page-a', 'page-b'],
+    );
     assert.ok(first.ContinuationToken);
-    const second = await s3.send(new ListBucketsCommand({ Prefix: 'page-', MaxBuckets: 2, ContinuationToken: first.ContinuationToken }));
-    assert.deepEqual(second.Buckets?.map((b) => b.Name), ['page-c']);
+    const second = await s3.send(
+      new ListBucketsCommand({ Prefix: 'page-', MaxBuckets: 2, ContinuationToken: first.ContinuationToken }),
+    );
+    assert.deepEqual(
+      second.Buckets?.map((b) => b.Name),
+      ['page-c'],
+    );
     assert.equal(second.ContinuationToken, undefined);
   });
 });

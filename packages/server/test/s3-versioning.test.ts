@@ -24,20 +24,9 @@ import {
   type ListObjectVersionsCommandOutput,
 } from '@aws-sdk/client-s3';
 import { rawRequest } from './helpers/raw-request.ts';
+import { rejectsWith as rejects } from './helpers/s3-errors.ts';
 import { bodyText, startTestWorld, type TestWorld } from './helpers/world.ts';
 
-async function rejects(p: Promise<unknown>, code: string | undefined, status: number): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof S3ServiceException, `expected an S3 error, got ${String(err)}`);
-    // HEAD errors have no body, so the SDK cannot name them: pass `undefined` to check only the status.
-    if (code !== undefined) assert.equal(err.name, code, `${err.name}: ${err.message}`);
-    assert.equal(err.$metadata.httpStatusCode, status, `${err.name}: ${err.message}`);
-    return err;
-  }
-  assert.fail(`expected ${code ?? status}`);
-}
 
 /** The raw response headers of an SDK error. */
 function headersOf(err: S3ServiceException): Record<string, string | undefined> {
