@@ -11,6 +11,7 @@ interface ErrorSpec {
 }
 
 const table = {
+  AccessControlListNotSupported: { status: 400, message: 'The bucket does not allow ACLs' },
   AccessDenied: { status: 403, message: 'Access Denied' },
   AuthorizationHeaderMalformed: { status: 400, message: 'The authorization header is malformed.' },
   AuthorizationQueryParametersError: {
@@ -31,6 +32,10 @@ const table = {
     message: 'Your previous request to create the named bucket succeeded and you already own it.',
   },
   BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty' },
+  ConditionalRequestConflict: {
+    status: 409,
+    message: 'The conditional request cannot succeed due to a conflicting operation against this resource.',
+  },
   EntityTooLarge: {
     status: 400,
     message: 'Your proposed upload exceeds the maximum allowed object size.',
@@ -80,18 +85,24 @@ const table = {
     status: 400,
     message: 'The list of parts was not in ascending order. Parts must be ordered by part number.',
   },
+  InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
   InvalidStorageClass: {
     status: 400,
     message: 'The storage class you specified is not valid',
   },
+  InvalidTag: { status: 400, message: 'The TagValue you have provided is invalid' },
   InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
   KeyTooLongError: { status: 400, message: 'Your key is too long' },
   MalformedXML: {
     status: 400,
     message:
       'The XML you provided was not well-formed or did not validate against our published schema',
+  },
+  MalformedACLError: {
+    status: 400,
+    message: 'The XML you provided was not well-formed or did not validate against our published schema',
   },
   MalformedTrailerError: {
     status: 400,
@@ -116,6 +127,7 @@ const table = {
   },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
+  NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
   NoSuchUpload: {
     status: 404,
     message:

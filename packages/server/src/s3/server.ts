@@ -16,6 +16,26 @@ import { deleteObjects } from './handlers/delete-objects.ts';
 import { listObjects, listObjectsV2 } from './handlers/list.ts';
 import { deleteObject, getObject, headObject, putObject } from './handlers/object.ts';
 import { getBucketVersioning, listObjectVersions, putBucketVersioning } from './handlers/versioning.ts';
+import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.ts';
+import { getObjectAttributes } from './handlers/attributes.ts';
+import { copyObject } from './handlers/copy.ts';
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listMultipartUploads,
+  listParts,
+  uploadPart,
+  uploadPartCopy,
+} from './handlers/multipart.ts';
+import {
+  deleteBucketTagging,
+  deleteObjectTagging,
+  getBucketTagging,
+  getObjectTagging,
+  putBucketTagging,
+  putObjectTagging,
+} from './handlers/tagging.ts';
 import { sendError } from './respond.ts';
 import { matchRoute, type Route, type Target } from './router.ts';
 import { toXml } from './xml.ts';
@@ -36,6 +56,25 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   GetBucketVersioning: getBucketVersioning,
   PutBucketVersioning: putBucketVersioning,
   ListObjectVersions: listObjectVersions,
+  CopyObject: copyObject,
+  CreateMultipartUpload: createMultipartUpload,
+  UploadPart: uploadPart,
+  UploadPartCopy: uploadPartCopy,
+  CompleteMultipartUpload: completeMultipartUpload,
+  AbortMultipartUpload: abortMultipartUpload,
+  ListParts: listParts,
+  ListMultipartUploads: listMultipartUploads,
+  GetObjectAttributes: getObjectAttributes,
+  GetObjectTagging: getObjectTagging,
+  PutObjectTagging: putObjectTagging,
+  DeleteObjectTagging: deleteObjectTagging,
+  GetBucketTagging: getBucketTagging,
+  PutBucketTagging: putBucketTagging,
+  DeleteBucketTagging: deleteBucketTagging,
+  GetBucketAcl: getBucketAcl,
+  PutBucketAcl: putBucketAcl,
+  GetObjectAcl: getObjectAcl,
+  PutObjectAcl: putObjectAcl,
 };
 
 /** S3 keys are at most 1024 bytes of UTF-8. */

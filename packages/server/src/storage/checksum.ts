@@ -317,3 +317,80 @@ class TableCrc64 implements Hasher {
     return out;
   }
 }
+
+/** Whether S3 can combine part checksums of `a` into a full-object checksum (the CRCs only). */
+export function supportsFullObject(a: ChecksumAlgorithm): boolean {
+  return a === 'CRC32' || a === 'CRC32C' || a === 'CRC64NVME';
+}
+
+/** Whether `a` can form a composite (checksum-of-checksums) multipart checksum. */
+export function supportsComposite(a: ChecksumAlgorithm): boolean {
+  return a !== 'CRC64NVME';
+}
+
+/**
+ * The composite checksum of a multipart object: the checksum of the concatenated binary part
+ * checksums, base64, suffixed with `-<number of parts>`.
+ */
+export function compositeChecksum(a: ChecksumAlgorithm, partValues: readonly string[]): string {
+  const h = createHasher(a);
+  for (const v of partValues) h.update(Buffer.from(v, 'base64'));
+  return `${h.digest().toString('base64')}-${partValues.length}`;
+}
+
+/** The ETag of a multipart object: MD5 of the concatenated binary part MD5s, `-<parts>`. */
+export function multipartEtag(partEtags: readonly string[]): string {
+  const md5 = createHash('md5');
+  for (const e of partEtags) md5.update(Buffer.from(e, 'hex'));
+  return `${md5.digest('hex')}-${partEtags.length}`;
+}
+
+/** Reflected polynomials and widths of the CRCs whose values can be combined. */
+const CRC_PARAMS: Partial<Record<ChecksumAlgorithm, { poly: bigint; width: bigint }>> = {
+  CRC32: { poly: 0xedb88320n, width: 32n },
+  CRC32C: { poly: 0x82f63b78n, width: 32n },
+  CRC64NVME: { poly: 0x9a6c9329ac4bc9b5n, width: 64n },
+};
+
+/**
+ * The CRC of a whole object from the CRCs of its consecutive parts, without reading the
+ * bytes again: crc(AB) = crc(A)·x^(8·|B|) mod P  xor  crc(B), for these CRCs whose initial
+ * value and final xor are all ones (the method of zlib's crc32_combine). Values are base64.
+ */
+export function combineCrcs(a: ChecksumAlgorithm, parts: readonly { value: string; size: number }[]): string {
+  const params = CRC_PARAMS[a];
+  if (!params) throw new Error(`${a} checksums cannot be combined`);
+  const { poly, width } = params;
+  const bytes = Number(width / 8n);
+  const top = 1n << (width - 1n);
+  const mulmod = (x: bigint, y: bigint): bigint => {
+    let m = top;
+    let p = 0n;
+    for (;;) {
+      if (x & m) {
+        p ^= y;
+        if ((x & (m - 1n)) === 0n) break;
+      }
+      m >>= 1n;
+      y = y & 1n ? (y >> 1n) ^ poly : y >> 1n;
+    }
+    return p;
+  };
+  // powers[k] = x^(2^k) mod P
+  const powers: bigint[] = [top >> 1n];
+  const xPow8n = (n: number): bigint => {
+    let p = top;
+    let k = 3;
+    for (let rest = BigInt(n); rest > 0n; rest >>= 1n, k++) {
+      while (powers.length <= k) powers.push(mulmod(powers[powers.length - 1], powers[powers.length - 1]));
+      if (rest & 1n) p = mulmod(powers[k], p);
+    }
+    return p;
+  };
+  let crc = 0n;
+  for (const part of parts) {
+    const v = BigInt('0x' + Buffer.from(part.value, 'base64').toString('hex'));
+    crc = mulmod(xPow8n(part.size), crc) ^ v;
+  }
+  return Buffer.from(crc.toString(16).padStart(bytes * 2, '0'), 'hex').toString('base64');
+}

@@ -1,15 +1,27 @@
 import { Readable } from 'node:stream';
 import { S3Error } from '../core/errors.ts';
 import { NULL_VERSION_ID, VersionIdGenerator, newBlobId } from '../core/ids.ts';
-import { BodyDigest } from './checksum.ts';
+import { BodyDigest, type ChecksumAlgorithm } from './checksum.ts';
+import { assembleParts, checkObjectChecksum, MIN_PART_SIZE } from './multipart.ts';
 import type {
   BlobStore,
   BlobWriter,
   BucketRecord,
   ByteRange,
+  CompleteUploadInput,
+  ContentHeaders,
+  CreateUploadInput,
   DataRef,
   DeleteObjectResult,
   GetObjectInput,
+  Grant,
+  ListPartsResult,
+  ListUploadsInput,
+  ListUploadsResult,
+  PartRecord,
+  Tag,
+  UploadPartInput,
+  UploadRecord,
   ListObjectsInput,
   ListObjectsResult,
   ListVersionsInput,
@@ -29,6 +41,8 @@ export interface EngineOptions {
   meta: MetaStore;
   blobs: BlobStore;
   inlineMax?: number;
+  /** The smallest a multipart upload's non-last part may be (tests lower it). */
+  minPartSize?: number;
   now?: () => number;
 }
 
@@ -38,13 +52,16 @@ export class Engine implements ObjectEngine {
   readonly #blobs: BlobStore;
   readonly #inlineMax: number;
   readonly #now: () => number;
+  readonly #minPartSize: number;
   readonly #ids = new VersionIdGenerator();
+  readonly #uploadIds = new VersionIdGenerator();
 
   constructor(opts: EngineOptions) {
     this.region = opts.region;
     this.#meta = opts.meta;
     this.#blobs = opts.blobs;
     this.#inlineMax = opts.inlineMax ?? DEFAULT_INLINE_MAX;
+    this.#minPartSize = opts.minPartSize ?? MIN_PART_SIZE;
     this.#now = opts.now ?? Date.now;
   }
 
@@ -62,14 +79,14 @@ export class Engine implements ObjectEngine {
     return b;
   }
 
-  async createBucket(input: { name: string; owner: string; acl?: string }): Promise<BucketRecord> {
+  async createBucket(input: { name: string; owner: string; acl?: Grant[] }): Promise<BucketRecord> {
     const record: BucketRecord = {
       name: input.name,
       region: this.region,
       owner: input.owner,
       createdAt: this.#now(),
       versioning: 'Unversioned',
-      acl: input.acl ?? 'private',
+      acl: input.acl,
     };
     const created = await this.#meta.createBucket(record);
     if (!created) throw new S3Error('BucketAlreadyOwnedByYou', undefined, { fields: { BucketName: input.name } });
@@ -77,13 +94,20 @@ export class Engine implements ObjectEngine {
   }
 
   async deleteBucket(name: string): Promise<void> {
-    const result = await this.#meta.deleteBucket(name);
+    const { status: result, freed } = await this.#meta.deleteBucket(name);
+    await this.#release(freed);
     if (result === 'missing') throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: name } });
     if (result === 'not-empty') throw new S3Error('BucketNotEmpty', undefined, { fields: { BucketName: name } });
   }
 
   setVersioning(name: string, status: 'Enabled' | 'Suspended'): Promise<BucketRecord | undefined> {
     return this.#meta.updateBucket(name, { versioning: status });
+  }
+
+  async updateBucket(name: string, patch: { acl?: Grant[]; tags?: Tag[] | undefined }): Promise<BucketRecord> {
+    const updated = await this.#meta.updateBucket(name, patch);
+    if (!updated) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: name } });
+    return updated;
   }
 
   async putObject(input: PutObjectInput): Promise<ObjectVersion> {
@@ -93,17 +117,58 @@ export class Engine implements ObjectEngine {
       const top = this.#meta.getVersion(input.bucket, input.key);
       input.precondition(top && !top.isDeleteMarker ? top : undefined);
     }
+    const body = await this.#ingest(input, { inline: true });
+    try {
+      const now = this.#writeTime(input.bucket, input.key);
+      const version: ObjectVersion = {
+        bucket: input.bucket,
+        key: input.key,
+        versionId: bucket.versioning === 'Enabled' ? this.#ids.next(now) : NULL_VERSION_ID,
+        isDeleteMarker: false,
+        lastModified: now,
+        size: body.size,
+        etag: body.md5Hex,
+        storageClass: input.storageClass ?? 'STANDARD',
+        owner: input.owner,
+        userMetadata: input.userMetadata,
+        ...contentHeaders(input),
+        checksum: body.checksum && { ...body.checksum, type: 'FULL_OBJECT' },
+        tags: input.tags?.length ? input.tags : undefined,
+        acl: input.acl,
+        data: body.data,
+      };
+      const { freed } = await this.#meta.putVersion({
+        version,
+        inline: body.inline,
+        freshId: version.versionId !== NULL_VERSION_ID,
+        precondition: input.precondition,
+      });
+      await this.#release(freed);
+      return version;
+    } catch (err) {
+      await body.discard();
+      throw err;
+    }
+  }
+
+  /**
+   * Reads a request body to its end: small ones into memory (when `inline`), the rest into a
+   * committed blob, checking the announced length, Content-MD5 and flexible checksum on the
+   * way. If it throws, nothing is left behind; after it returns, `discard` undoes the blob.
+   */
+  async #ingest(input: BodySource, opts: { inline: boolean }): Promise<Ingested> {
     const digest = new BodyDigest(input.checksum?.algorithm);
     let pending: Buffer[] = [];
     let pendingSize = 0;
     let writer: BlobWriter | undefined;
-    const spill = input.contentLength !== undefined && input.contentLength > this.#inlineMax;
+    const inlineMax = opts.inline ? this.#inlineMax : 0;
+    const spill = input.contentLength !== undefined && input.contentLength > inlineMax;
     try {
       if (spill) writer = await this.#blobs.create();
       for await (const chunk of input.body as AsyncIterable<Buffer>) {
         digest.update(chunk);
         if (!writer) {
-          if (pendingSize + chunk.length <= this.#inlineMax) {
+          if (pendingSize + chunk.length <= inlineMax) {
             pending.push(chunk);
             pendingSize += chunk.length;
             continue;
@@ -124,7 +189,7 @@ export class Engine implements ObjectEngine {
       if (input.contentMd5 !== undefined && input.contentMd5 !== d.md5Base64) {
         throw new S3Error('BadDigest');
       }
-      let checksum: ObjectVersion['checksum'];
+      let checksum: Ingested['checksum'];
       if (input.checksum && d.checksum) {
         const expected = input.checksum.expected();
         if (expected !== undefined && expected !== d.checksum.base64) {
@@ -133,49 +198,18 @@ export class Engine implements ObjectEngine {
             `The ${input.checksum.algorithm} you specified did not match the calculated checksum.`,
           );
         }
-        checksum = { algorithm: d.checksum.algorithm, value: d.checksum.base64, type: 'FULL_OBJECT' };
+        checksum = { algorithm: d.checksum.algorithm, value: d.checksum.base64 };
       }
-      let data: DataRef;
-      let inline: Buffer | undefined;
+      const base = { size: d.size, md5Hex: d.md5Hex, checksum };
       if (writer) {
         await writer.commit();
-        data = { kind: 'blob', id: writer.id };
-      } else if (pendingSize === 0) {
-        data = { kind: 'none' };
-      } else {
-        inline = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingSize);
-        data = { kind: 'inline', id: newBlobId() };
+        const committed = writer;
+        return { ...base, data: { kind: 'blob', id: committed.id }, discard: () => committed.abort() };
       }
-      const now = this.#writeTime(input.bucket, input.key);
-      const version: ObjectVersion = {
-        bucket: input.bucket,
-        key: input.key,
-        versionId: bucket.versioning === 'Enabled' ? this.#ids.next(now) : NULL_VERSION_ID,
-        isDeleteMarker: false,
-        lastModified: now,
-        size: d.size,
-        etag: d.md5Hex,
-        storageClass: input.storageClass ?? 'STANDARD',
-        owner: input.owner,
-        userMetadata: input.userMetadata,
-        contentType: input.contentType,
-        contentEncoding: input.contentEncoding,
-        contentDisposition: input.contentDisposition,
-        contentLanguage: input.contentLanguage,
-        cacheControl: input.cacheControl,
-        expires: input.expires,
-        checksum,
-        data,
-      };
-      const { removed } = await this.#meta.putVersion({
-        version,
-        inline,
-        freshId: version.versionId !== NULL_VERSION_ID,
-        precondition: input.precondition,
-      });
-      writer = undefined;
-      await this.#release(removed);
-      return version;
+      const nothing = () => Promise.resolve();
+      if (pendingSize === 0) return { ...base, data: { kind: 'none' }, discard: nothing };
+      const inline = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingSize);
+      return { ...base, data: { kind: 'inline', id: newBlobId() }, inline, discard: nothing };
     } catch (err) {
       await writer?.abort();
       throw input.body.errored ?? err;
@@ -192,43 +226,26 @@ export class Engine implements ObjectEngine {
     return Math.max(this.#now(), top ? top.lastModified + 1 : 0);
   }
 
-  /** Deletes the bytes of versions that metadata no longer refers to. */
-  async #release(versions: ObjectVersion[]): Promise<void> {
-    for (const v of versions) {
-      if (v.data.kind === 'blob') await this.#blobs.delete(v.data.id);
-    }
+  /** Deletes blobs that metadata no longer refers to. */
+  async #release(freed: readonly string[]): Promise<void> {
+    for (const id of freed) await this.#blobs.delete(id);
   }
 
   headObject(input: GetObjectInput): ObjectVersion {
     this.#bucket(input.bucket);
-    const v = this.#meta.getVersion(input.bucket, input.key, input.versionId);
-    if (input.versionId === undefined) {
-      if (!v) throw noSuchKey(input.key);
-      if (v.isDeleteMarker) {
-        throw new S3Error('NoSuchKey', undefined, {
-          fields: { Key: input.key },
-          headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': v.versionId },
-        });
-      }
-      return v;
-    }
-    if (!v) {
-      throw new S3Error('NoSuchVersion', undefined, {
-        fields: { Key: input.key, VersionId: input.versionId },
-      });
-    }
-    if (v.isDeleteMarker) {
-      throw new S3Error('MethodNotAllowed', undefined, {
-        fields: { Method: 'GET', ResourceType: 'DeleteMarker' },
-        headers: {
-          'x-amz-delete-marker': 'true',
-          'x-amz-version-id': v.versionId,
-          'last-modified': new Date(v.lastModified).toUTCString(),
-          allow: 'DELETE',
-        },
-      });
-    }
-    return v;
+    return readable(input, this.#meta.getVersion(input.bucket, input.key, input.versionId));
+  }
+
+  async updateObject(input: GetObjectInput, update: (v: ObjectVersion) => ObjectVersion): Promise<ObjectVersion> {
+    this.#bucket(input.bucket);
+    const updated = await this.#meta.updateVersion(input.bucket, input.key, input.versionId, (v) =>
+      update(readable(input, v)),
+    );
+    return readable(input, updated);
+  }
+
+  partsOf(version: ObjectVersion): PartRecord[] | undefined {
+    return version.data.kind === 'parts' ? this.#meta.getManifest(version.data.id) : undefined;
   }
 
   getObject(input: GetObjectInput & { range?: ByteRange }): OpenedObject {
@@ -247,19 +264,40 @@ export class Engine implements ObjectEngine {
       }
       case 'blob':
         return this.#blobs.read(v.data.id, range);
+      case 'parts': {
+        const parts = this.#meta.getManifest(v.data.id);
+        if (!parts) throw new Error(`part list ${v.data.id} of ${v.bucket}/${v.key} is missing`);
+        return Readable.from(this.#readParts(parts, range ?? { start: 0, end: v.size - 1 }), { objectMode: false });
+      }
+    }
+  }
+
+  /** The bytes of consecutive parts in `range`, one part file open at a time. */
+  async *#readParts(parts: readonly PartRecord[], range: ByteRange): AsyncGenerator<Buffer> {
+    let offset = 0;
+    for (const part of parts) {
+      const first = offset;
+      const last = offset + part.size - 1;
+      offset += part.size;
+      if (part.blob === undefined || last < range.start) continue;
+      if (first > range.end) break;
+      yield* this.#blobs.read(part.blob, {
+        start: Math.max(range.start, first) - first,
+        end: Math.min(range.end, last) - first,
+      }) as AsyncIterable<Buffer>;
     }
   }
 
   async deleteObject(input: GetObjectInput): Promise<DeleteObjectResult> {
     const bucket = this.#bucket(input.bucket);
     if (input.versionId !== undefined) {
-      const removed = await this.#meta.deleteVersion(input.bucket, input.key, input.versionId);
-      if (removed) await this.#release([removed]);
+      const { removed, freed } = await this.#meta.deleteVersion(input.bucket, input.key, input.versionId);
+      await this.#release(freed);
       return { versionId: input.versionId, deleteMarker: removed?.isDeleteMarker ?? false };
     }
     if (bucket.versioning === 'Unversioned') {
-      const removed = await this.#meta.deleteVersion(input.bucket, input.key, NULL_VERSION_ID);
-      if (removed) await this.#release([removed]);
+      const { freed } = await this.#meta.deleteVersion(input.bucket, input.key, NULL_VERSION_ID);
+      await this.#release(freed);
       return { deleteMarker: false };
     }
     const now = this.#writeTime(input.bucket, input.key);
@@ -276,9 +314,134 @@ export class Engine implements ObjectEngine {
       userMetadata: {},
       data: { kind: 'none' },
     };
-    const { removed } = await this.#meta.putVersion({ version: marker, freshId: marker.versionId !== NULL_VERSION_ID });
-    await this.#release(removed);
+    const { freed } = await this.#meta.putVersion({ version: marker, freshId: marker.versionId !== NULL_VERSION_ID });
+    await this.#release(freed);
     return { versionId: marker.versionId, deleteMarker: true };
+  }
+
+  // ---- multipart uploads ----
+
+  async createMultipartUpload(input: CreateUploadInput): Promise<UploadRecord> {
+    this.#bucket(input.bucket);
+    const now = this.#now();
+    const upload: UploadRecord = {
+      bucket: input.bucket,
+      key: input.key,
+      uploadId: this.#uploadIds.next(now),
+      initiated: now,
+      owner: input.owner,
+      storageClass: input.storageClass ?? 'STANDARD',
+      userMetadata: input.userMetadata,
+      ...contentHeaders(input),
+      checksum: input.checksum,
+      tags: input.tags?.length ? input.tags : undefined,
+      acl: input.acl,
+    };
+    await this.#meta.createUpload(upload);
+    return upload;
+  }
+
+  getUpload(bucket: string, key: string, uploadId: string): UploadRecord {
+    this.#bucket(bucket);
+    const upload = this.#meta.getUpload(bucket, key, uploadId);
+    if (!upload) throw new S3Error('NoSuchUpload', undefined, { fields: { UploadId: uploadId } });
+    return upload;
+  }
+
+  async uploadPart(input: UploadPartInput): Promise<PartRecord> {
+    const upload = this.getUpload(input.bucket, input.key, input.uploadId);
+    const expected = upload.checksum?.algorithm;
+    const sent = input.checksum?.algorithm;
+    if (expected !== undefined && sent !== undefined && sent !== expected) {
+      throw new S3Error(
+        'InvalidRequest',
+        `Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: ${sent.toLowerCase()}`,
+      );
+    }
+    // The upload's algorithm is computed for every part, whether or not the client sent it.
+    const checksum = expected !== undefined ? { algorithm: expected, expected: input.checksum?.expected ?? (() => undefined) } : input.checksum;
+    const body = await this.#ingest({ ...input, checksum }, { inline: false });
+    try {
+      const part: PartRecord = {
+        partNumber: input.partNumber,
+        size: body.size,
+        etag: body.md5Hex,
+        lastModified: this.#now(),
+        checksum: body.checksum,
+        blob: body.data.kind === 'blob' ? body.data.id : undefined,
+      };
+      const { freed } = await this.#meta.putPart(input.bucket, input.key, input.uploadId, part);
+      await this.#release(freed);
+      return part;
+    } catch (err) {
+      await body.discard();
+      throw err;
+    }
+  }
+
+  async completeMultipartUpload(input: CompleteUploadInput): Promise<ObjectVersion> {
+    const bucket = this.#bucket(input.bucket);
+    const upload = this.getUpload(input.bucket, input.key, input.uploadId);
+    if (input.precondition) {
+      const top = this.#meta.getVersion(input.bucket, input.key);
+      input.precondition(top && !top.isDeleteMarker ? top : undefined);
+    }
+    // S3 dates a multipart object by its upload's start: a PUT made meanwhile stays newer.
+    const lastModified = upload.initiated;
+    const versionId = bucket.versioning === 'Enabled' ? this.#ids.next(lastModified) : NULL_VERSION_ID;
+    const { version, freed } = await this.#meta.completeUpload({
+      bucket: input.bucket,
+      key: input.key,
+      uploadId: input.uploadId,
+      precondition: input.precondition,
+      assemble: (current, stored) => {
+        const assembled = assembleParts(current, stored, input.parts, this.#minPartSize);
+        if (input.expectedChecksum) checkObjectChecksum(assembled, input.expectedChecksum);
+        const version: ObjectVersion = {
+          bucket: input.bucket,
+          key: input.key,
+          versionId,
+          isDeleteMarker: false,
+          lastModified,
+          size: assembled.size,
+          etag: assembled.etag,
+          storageClass: current.storageClass,
+          owner: current.owner,
+          userMetadata: current.userMetadata,
+          ...contentHeaders(current),
+          checksum: assembled.checksum,
+          tags: current.tags,
+          acl: current.acl,
+          partsCount: assembled.parts.length,
+          data: { kind: 'parts', id: newBlobId() },
+        };
+        return { version, parts: assembled.parts };
+      },
+    });
+    await this.#release(freed);
+    return version;
+  }
+
+  async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    this.#bucket(bucket);
+    const { freed } = await this.#meta.abortUpload(bucket, key, uploadId);
+    await this.#release(freed);
+  }
+
+  listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    after: number,
+    maxParts: number,
+  ): ListPartsResult & { upload: UploadRecord } {
+    const upload = this.getUpload(bucket, key, uploadId);
+    return { upload, ...this.#meta.listParts(uploadId, after, maxParts) };
+  }
+
+  listMultipartUploads(input: ListUploadsInput): ListUploadsResult {
+    this.#bucket(input.bucket);
+    return this.#meta.listUploads(input);
   }
 
   listObjects(input: ListObjectsInput): ListObjectsResult {
@@ -307,6 +470,65 @@ export class Engine implements ObjectEngine {
     await this.#meta.close();
     await this.#blobs.close();
   }
+}
+
+/** What a body ingested by the engine became. */
+interface Ingested {
+  size: number;
+  md5Hex: string;
+  checksum?: { algorithm: ChecksumAlgorithm; value: string };
+  data: DataRef;
+  inline?: Buffer;
+  /** Removes the blob written, when the metadata that would refer to it is not committed. */
+  discard(): Promise<void>;
+}
+
+type BodySource = Pick<PutObjectInput, 'body' | 'contentLength' | 'contentMd5' | 'checksum'>;
+
+function contentHeaders(h: ContentHeaders): ContentHeaders {
+  return {
+    contentType: h.contentType,
+    contentEncoding: h.contentEncoding,
+    contentDisposition: h.contentDisposition,
+    contentLanguage: h.contentLanguage,
+    cacheControl: h.cacheControl,
+    expires: h.expires,
+  };
+}
+
+/**
+ * The version a read (or a tag/ACL change) may act on, or the error S3 gives: NoSuchKey for
+ * a missing key or one whose current version is a delete marker, NoSuchVersion for a
+ * missing version, MethodNotAllowed for a delete marker named by id.
+ */
+function readable(input: GetObjectInput, v: ObjectVersion | undefined): ObjectVersion {
+  if (input.versionId === undefined) {
+    if (!v) throw noSuchKey(input.key);
+    if (v.isDeleteMarker) {
+      throw new S3Error('NoSuchKey', undefined, {
+        fields: { Key: input.key },
+        headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': v.versionId },
+      });
+    }
+    return v;
+  }
+  if (!v) {
+    throw new S3Error('NoSuchVersion', undefined, {
+      fields: { Key: input.key, VersionId: input.versionId },
+    });
+  }
+  if (v.isDeleteMarker) {
+    throw new S3Error('MethodNotAllowed', undefined, {
+      fields: { Method: 'GET', ResourceType: 'DeleteMarker' },
+      headers: {
+        'x-amz-delete-marker': 'true',
+        'x-amz-version-id': v.versionId,
+        'last-modified': new Date(v.lastModified).toUTCString(),
+        allow: 'DELETE',
+      },
+    });
+  }
+  return v;
 }
 
 function noSuchKey(key: string): S3Error {

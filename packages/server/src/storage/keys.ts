@@ -116,3 +116,16 @@ function utf8Rank(unit: number): number {
   if (unit >= 0xd800) return unit + 0x2000;
   return unit;
 }
+
+/** An in-progress upload: `<bucket> 00 <escaped key> 00 <upload id>`; uploads sort by key, then age. */
+export function uploadKey(bucket: string, key: string, uploadId: string): Buffer {
+  return Buffer.concat([versionStackPrefix(bucket, key), Buffer.from(uploadId, 'latin1')]);
+}
+
+/** A part of an upload: `<upload id> 00 <part number, 2 bytes>`. */
+export function partKey(uploadId: string, partNumber: number): Buffer {
+  const out = Buffer.alloc(uploadId.length + 3);
+  out.write(uploadId, 0, 'latin1');
+  out.writeUInt16BE(partNumber, uploadId.length + 1);
+  return out;
+}

@@ -4,12 +4,21 @@ import {
   bucketPrefix,
   compareKeys,
   currentKey,
+  partKey,
   prefixSuccessor,
+  uploadKey,
   versionKey,
   versionStackPrefix,
 } from './keys.ts';
 import type {
   BucketRecord,
+  CompleteUploadWrite,
+  DeleteVersionResult,
+  ListPartsResult,
+  ListUploadsInput,
+  ListUploadsResult,
+  PartRecord,
+  UploadRecord,
   ListObjectsInput,
   ListObjectsResult,
   ListVersionsInput,
@@ -30,12 +39,16 @@ import type {
  *                                              version is not a delete marker
  *   inline    blob id -> bytes                 small objects' data
  *   blobrefs  blob id -> 1                     which blob files are referenced
+ *   uploads   uploadKey -> UploadRecord        in-progress multipart uploads
+ *   parts     partKey -> PartRecord            their parts (each part's bytes are one blob)
+ *   manifests id -> PartRecord[]               the parts of completed multipart objects
  *
  * Invariants, kept by doing every mutation in one LMDB write transaction:
  * - `current[k]` equals the first entry of k's version stack when that entry is not a
  *   delete marker, and is absent otherwise.
- * - every `data` reference of a version in `versions` has its `inline` or `blobrefs` entry,
- *   and no entry exists without such a version.
+ * - every `data` reference of a version in `versions` has its `inline` or `manifests` entry,
+ *   every blob of a version, manifest or part has its `blobrefs` entry, and no entry exists
+ *   without such a referrer.
  * - no version exists for a bucket that is not in `buckets`.
  *
  * Writes are acknowledged only after the commit is flushed to disk. lmdb-js batches the
@@ -48,6 +61,9 @@ export class LmdbMetaStore implements MetaStore {
   readonly #current: Database<ObjectVersion, Buffer>;
   readonly #inline: Database<Buffer, string>;
   readonly #blobrefs: Database<number, string>;
+  readonly #uploads: Database<UploadRecord, Buffer>;
+  readonly #parts: Database<PartRecord, Buffer>;
+  readonly #manifests: Database<PartRecord[], string>;
   /** Bucket records, read on every request; this process is the only writer of its region. */
   readonly #bucketCache = new Map<string, BucketRecord | null>();
 
@@ -58,6 +74,9 @@ export class LmdbMetaStore implements MetaStore {
     this.#current = this.#root.openDB<ObjectVersion, Buffer>({ name: 'current', keyEncoding: 'binary' });
     this.#inline = this.#root.openDB<Buffer, string>({ name: 'inline', encoding: 'binary' });
     this.#blobrefs = this.#root.openDB<number, string>({ name: 'blobrefs' });
+    this.#uploads = this.#root.openDB<UploadRecord, Buffer>({ name: 'uploads', keyEncoding: 'binary' });
+    this.#parts = this.#root.openDB<PartRecord, Buffer>({ name: 'parts', keyEncoding: 'binary' });
+    this.#manifests = this.#root.openDB<PartRecord[], string>({ name: 'manifests' });
   }
 
   /**
@@ -110,16 +129,21 @@ export class LmdbMetaStore implements MetaStore {
     }
   }
 
-  async deleteBucket(name: string): Promise<'deleted' | 'missing' | 'not-empty'> {
+  async deleteBucket(name: string): Promise<{ status: 'deleted' | 'missing' | 'not-empty'; freed: string[] }> {
     try {
       return await this.#durably(() => {
-        if (!this.#buckets.get(name)) return 'missing';
+        const freed: string[] = [];
+        if (!this.#buckets.get(name)) return { status: 'missing', freed };
         const prefix = bucketPrefix(name);
         for (const _ of this.#versions.getKeys({ start: prefix, end: prefixSuccessor(prefix), limit: 1 })) {
-          return 'not-empty';
+          return { status: 'not-empty', freed };
+        }
+        for (const { key, value } of [...this.#uploads.getRange({ start: prefix, end: prefixSuccessor(prefix) })]) {
+          freed.push(...this.#removeParts(value.uploadId));
+          void this.#uploads.remove(key);
         }
         void this.#buckets.remove(name);
-        return 'deleted';
+        return { status: 'deleted', freed };
       });
     } finally {
       this.#bucketCache.delete(name);
@@ -157,49 +181,105 @@ export class LmdbMetaStore implements MetaStore {
   }
 
   putVersion(write: VersionWrite): Promise<VersionWriteResult> {
-    const v = write.version;
-    return this.#durably(() => {
-      if (!this.#buckets.get(v.bucket)) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: v.bucket } });
-      if (v.data.kind === 'inline' && !write.inline) throw new Error('inline data missing for an inline version');
-      write.precondition?.(this.#current.get(currentKey(v.bucket, v.key)));
-      const removed: ObjectVersion[] = [];
-      const top = this.#top(v.bucket, v.key);
-      const same = write.freshId ? undefined : this.#find(v.bucket, v.key, v.versionId);
-      if (same) {
-        this.#removeEntry(same);
-        removed.push(same);
-      }
-      void this.#versions.put(versionKey(v.bucket, v.key, v.lastModified, v.versionId), v);
-      if (v.data.kind === 'inline') {
-        void this.#inline.put(v.data.id, write.inline!);
-      } else if (v.data.kind === 'blob') {
-        void this.#blobrefs.put(v.data.id, 1);
-      }
-      if (!top || (same && same.versionId === top.versionId)) {
-        this.#refreshCurrent(v.bucket, v.key);
-      } else if (sortsAbove(v, top)) {
-        const ck = currentKey(v.bucket, v.key);
-        if (v.isDeleteMarker) void this.#current.remove(ck);
-        else void this.#current.put(ck, v);
-      }
-      return { removed };
-    });
+    return this.#durably(() => this.#insert(write));
   }
 
-  deleteVersion(bucket: string, key: string, versionId: string): Promise<ObjectVersion | undefined> {
+  /** Inserts a version into its stack, inside the caller's transaction. */
+  #insert(write: VersionWrite): VersionWriteResult {
+    const v = write.version;
+    if (!this.#buckets.get(v.bucket)) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: v.bucket } });
+    if (v.data.kind === 'inline' && !write.inline) throw new Error('inline data missing for an inline version');
+    write.precondition?.(this.#current.get(currentKey(v.bucket, v.key)));
+    const removed: ObjectVersion[] = [];
+    const freed: string[] = [];
+    const top = this.#top(v.bucket, v.key);
+    const same = write.freshId ? undefined : this.#find(v.bucket, v.key, v.versionId);
+    if (same) {
+      freed.push(...this.#removeEntry(same));
+      removed.push(same);
+    }
+    void this.#versions.put(versionKey(v.bucket, v.key, v.lastModified, v.versionId), v);
+    if (v.data.kind === 'inline') {
+      void this.#inline.put(v.data.id, write.inline!);
+    } else if (v.data.kind === 'blob') {
+      void this.#blobrefs.put(v.data.id, 1);
+    }
+    if (!top || (same && same.versionId === top.versionId)) {
+      this.#refreshCurrent(v.bucket, v.key);
+    } else if (sortsAbove(v, top)) {
+      const ck = currentKey(v.bucket, v.key);
+      if (v.isDeleteMarker) void this.#current.remove(ck);
+      else void this.#current.put(ck, v);
+    }
+    return { removed, freed };
+  }
+
+  deleteVersion(bucket: string, key: string, versionId: string): Promise<DeleteVersionResult> {
     return this.#durably(() => {
       const existing = this.#find(bucket, key, versionId);
-      if (!existing) return undefined;
-      this.#removeEntry(existing);
+      if (!existing) return { freed: [] };
+      const freed = this.#removeEntry(existing);
       this.#refreshCurrent(bucket, key);
-      return existing;
+      return { removed: existing, freed };
     });
   }
 
-  #removeEntry(v: ObjectVersion): void {
+  updateVersion(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    update: (v: ObjectVersion) => ObjectVersion,
+  ): Promise<ObjectVersion | undefined> {
+    return this.#durably(() => {
+      const v = versionId === undefined ? this.#top(bucket, key) : this.#find(bucket, key, versionId);
+      if (!v) return undefined;
+      const next = update(v);
+      if (
+        next.bucket !== v.bucket ||
+        next.key !== v.key ||
+        next.versionId !== v.versionId ||
+        next.lastModified !== v.lastModified ||
+        next.isDeleteMarker !== v.isDeleteMarker ||
+        JSON.stringify(next.data) !== JSON.stringify(v.data)
+      ) {
+        throw new Error('updateVersion may not change what identifies a version or its data');
+      }
+      void this.#versions.put(versionKey(bucket, key, v.lastModified, v.versionId), next);
+      const ck = currentKey(bucket, key);
+      if (this.#current.get(ck)?.versionId === v.versionId) void this.#current.put(ck, next);
+      return next;
+    });
+  }
+
+  /** Removes a version's entry and what only it refers to; returns the blobs it freed. */
+  #removeEntry(v: ObjectVersion): string[] {
     void this.#versions.remove(versionKey(v.bucket, v.key, v.lastModified, v.versionId));
-    if (v.data.kind === 'inline') void this.#inline.remove(v.data.id);
-    else if (v.data.kind === 'blob') void this.#blobrefs.remove(v.data.id);
+    switch (v.data.kind) {
+      case 'inline':
+        void this.#inline.remove(v.data.id);
+        return [];
+      case 'blob':
+        void this.#blobrefs.remove(v.data.id);
+        return [v.data.id];
+      case 'parts': {
+        const parts = this.#manifests.get(v.data.id) ?? [];
+        void this.#manifests.remove(v.data.id);
+        return this.#unref(parts);
+      }
+      case 'none':
+        return [];
+    }
+  }
+
+  /** Drops the blob references of parts; returns their blob ids. */
+  #unref(parts: Iterable<PartRecord>): string[] {
+    const freed: string[] = [];
+    for (const p of parts) {
+      if (p.blob === undefined) continue;
+      void this.#blobrefs.remove(p.blob);
+      freed.push(p.blob);
+    }
+    return freed;
   }
 
   #refreshCurrent(bucket: string, key: string): void {
@@ -207,6 +287,143 @@ export class LmdbMetaStore implements MetaStore {
     const ck = currentKey(bucket, key);
     if (top && !top.isDeleteMarker) void this.#current.put(ck, top);
     else void this.#current.remove(ck);
+  }
+
+  getManifest(id: string): PartRecord[] | undefined {
+    return this.#manifests.get(id);
+  }
+
+  // ---- multipart uploads ----
+
+  createUpload(upload: UploadRecord): Promise<void> {
+    return this.#durably(() => {
+      if (!this.#buckets.get(upload.bucket)) {
+        throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: upload.bucket } });
+      }
+      void this.#uploads.put(uploadKey(upload.bucket, upload.key, upload.uploadId), upload);
+    });
+  }
+
+  getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined {
+    return this.#uploads.get(uploadKey(bucket, key, uploadId));
+  }
+
+  #requireUpload(bucket: string, key: string, uploadId: string): UploadRecord {
+    const upload = this.getUpload(bucket, key, uploadId);
+    if (!upload) throw noSuchUpload(uploadId);
+    return upload;
+  }
+
+  putPart(bucket: string, key: string, uploadId: string, part: PartRecord): Promise<{ freed: string[] }> {
+    return this.#durably(() => {
+      this.#requireUpload(bucket, key, uploadId);
+      const pk = partKey(uploadId, part.partNumber);
+      const previous = this.#parts.get(pk);
+      void this.#parts.put(pk, part);
+      if (part.blob !== undefined) void this.#blobrefs.put(part.blob, 1);
+      return { freed: previous ? this.#unref([previous]) : [] };
+    });
+  }
+
+  #partsOf(uploadId: string, after = 0, limit?: number): PartRecord[] {
+    return [
+      ...this.#parts
+        .getRange({ start: partKey(uploadId, after + 1), end: partKey(uploadId, 0xffff), limit })
+        .map(({ value }) => value),
+    ];
+  }
+
+  listParts(uploadId: string, after: number, maxParts: number): ListPartsResult {
+    const parts = this.#partsOf(uploadId, after, maxParts + 1);
+    return { parts: parts.slice(0, maxParts), isTruncated: parts.length > maxParts };
+  }
+
+  /** Deletes the part records of an upload; returns their blobs. */
+  #removeParts(uploadId: string): string[] {
+    const parts = this.#partsOf(uploadId);
+    for (const p of parts) void this.#parts.remove(partKey(uploadId, p.partNumber));
+    return this.#unref(parts);
+  }
+
+  abortUpload(bucket: string, key: string, uploadId: string): Promise<{ freed: string[] }> {
+    return this.#durably(() => {
+      this.#requireUpload(bucket, key, uploadId);
+      void this.#uploads.remove(uploadKey(bucket, key, uploadId));
+      return { freed: this.#removeParts(uploadId) };
+    });
+  }
+
+  completeUpload(write: CompleteUploadWrite): Promise<VersionWriteResult & { version: ObjectVersion }> {
+    const { bucket, key, uploadId } = write;
+    return this.#durably(() => {
+      const upload = this.#requireUpload(bucket, key, uploadId);
+      const all = this.#partsOf(uploadId);
+      const { version, parts } = write.assemble(upload, all);
+      if (version.data.kind !== 'parts') throw new Error('a completed upload must refer to its parts');
+      const used = new Set(parts.map((p) => p.partNumber));
+      for (const p of all) void this.#parts.remove(partKey(uploadId, p.partNumber));
+      void this.#uploads.remove(uploadKey(bucket, key, uploadId));
+      // Parts left out of the object are dropped; the ones it uses keep their references.
+      const freed = this.#unref(all.filter((p) => !used.has(p.partNumber)));
+      void this.#manifests.put(version.data.id, parts);
+      const result = this.#insert({ version, freshId: version.versionId !== 'null', precondition: write.precondition });
+      return { version, removed: result.removed, freed: [...freed, ...result.freed] };
+    });
+  }
+
+  listUploads(input: ListUploadsInput): ListUploadsResult {
+    const { bucket, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads } = input;
+    if (maxUploads === 0) return { uploads: [], commonPrefixes: [], isTruncated: false };
+    const uploads: UploadRecord[] = [];
+    const commonPrefixes: string[] = [];
+    const base = currentKey(bucket, prefix);
+    const end = prefixSuccessor(base);
+    let start: Buffer = base;
+    let skip: string | undefined;
+    if (keyMarker !== undefined && compareKeys(keyMarker, prefix) >= 0) {
+      if (uploadIdMarker !== undefined) {
+        start = uploadKey(bucket, keyMarker, uploadIdMarker);
+        skip = uploadIdMarker;
+      } else {
+        start = prefixSuccessor(versionStackPrefix(bucket, keyMarker)) ?? start;
+      }
+    }
+    let isTruncated = false;
+    let last: { key: string; uploadId?: string } | undefined;
+    scan: while (true) {
+      for (const { value: u } of this.#uploads.getRange({ start, end })) {
+        if (skip !== undefined && u.key === keyMarker && u.uploadId === skip) continue;
+        const cp = delimiter ? commonPrefixOf(u.key, prefix, delimiter) : undefined;
+        if (cp !== undefined && keyMarker !== undefined && compareKeys(cp, keyMarker) <= 0) {
+          const next = prefixSuccessor(currentKey(bucket, cp));
+          if (!next) break scan;
+          start = next;
+          continue scan;
+        }
+        if (uploads.length + commonPrefixes.length >= maxUploads) {
+          isTruncated = true;
+          break scan;
+        }
+        if (cp !== undefined) {
+          commonPrefixes.push(cp);
+          last = { key: cp };
+          const next = prefixSuccessor(currentKey(bucket, cp));
+          if (!next) break scan;
+          start = next;
+          continue scan;
+        }
+        uploads.push(u);
+        last = { key: u.key, uploadId: u.uploadId };
+      }
+      break;
+    }
+    return {
+      uploads,
+      commonPrefixes,
+      isTruncated,
+      nextKeyMarker: isTruncated ? last?.key : undefined,
+      nextUploadIdMarker: isTruncated ? last?.uploadId : undefined,
+    };
   }
 
   listObjects(input: ListObjectsInput): ListObjectsResult {
@@ -319,6 +536,10 @@ export class LmdbMetaStore implements MetaStore {
     await this.#root.flushed;
     await this.#root.close();
   }
+}
+
+function noSuchUpload(uploadId: string): S3Error {
+  return new S3Error('NoSuchUpload', undefined, { fields: { UploadId: uploadId } });
 }
 
 /** The common prefix `key` rolls up into under `prefix` and `delimiter`, if any. */

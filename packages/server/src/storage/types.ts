@@ -9,20 +9,42 @@ import type { ChecksumAlgorithm } from './checksum.ts';
 
 export type VersioningState = 'Unversioned' | 'Enabled' | 'Suspended';
 
+export type Permission = 'FULL_CONTROL' | 'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP';
+
+export type Grantee =
+  | { type: 'CanonicalUser'; id: string }
+  | { type: 'Group'; uri: string }
+  | { type: 'AmazonCustomerByEmail'; email: string };
+
+/** One entry of an access control list. */
+export interface Grant {
+  grantee: Grantee;
+  permission: Permission;
+}
+
+export interface Tag {
+  key: string;
+  value: string;
+}
+
 export interface BucketRecord {
   name: string;
   region: string;
   owner: string;
   createdAt: number;
   versioning: VersioningState;
-  acl: string;
+  /** The bucket's access control list; absent means private (the owner has FULL_CONTROL). */
+  acl?: Grant[];
+  tags?: Tag[];
 }
 
 /** Where a version's bytes are. A version of size 0 has no data. */
 export type DataRef =
   | { kind: 'none' }
   | { kind: 'inline'; id: string }
-  | { kind: 'blob'; id: string };
+  | { kind: 'blob'; id: string }
+  /** A completed multipart upload: its parts' blobs, in order, listed by a manifest. */
+  | { kind: 'parts'; id: string };
 
 export interface StoredChecksum {
   algorithm: ChecksumAlgorithm;
@@ -56,7 +78,80 @@ export interface ObjectVersion extends ContentHeaders {
   owner: string;
   userMetadata: Record<string, string>;
   checksum?: StoredChecksum;
+  /** The object's tag set, if it has one. */
+  tags?: Tag[];
+  /** The object's access control list; absent means private (the owner has FULL_CONTROL). */
+  acl?: Grant[];
+  /** How many parts a multipart object was assembled from. */
+  partsCount?: number;
   data: DataRef;
+}
+
+/** One part of a multipart upload, or of the object it became. */
+export interface PartRecord {
+  partNumber: number;
+  size: number;
+  /** hex MD5 of the part, without quotes */
+  etag: string;
+  lastModified: number;
+  /** the part's flexible checksum: in the upload's algorithm, or the one the client sent */
+  checksum?: { algorithm: ChecksumAlgorithm; value: string };
+  /** The blob holding the part's bytes; an empty part has none. */
+  blob?: string;
+}
+
+export interface UploadChecksum {
+  algorithm: ChecksumAlgorithm;
+  type: 'FULL_OBJECT' | 'COMPOSITE';
+}
+
+/** An in-progress multipart upload and what the object it completes into will carry. */
+export interface UploadRecord extends ContentHeaders {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  initiated: number;
+  owner: string;
+  storageClass: string;
+  userMetadata: Record<string, string>;
+  checksum?: UploadChecksum;
+  tags?: Tag[];
+  acl?: Grant[];
+}
+
+export interface ListUploadsInput {
+  bucket: string;
+  prefix: string;
+  delimiter?: string;
+  keyMarker?: string;
+  uploadIdMarker?: string;
+  maxUploads: number;
+}
+
+export interface ListUploadsResult {
+  uploads: UploadRecord[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker?: string;
+  nextUploadIdMarker?: string;
+}
+
+export interface ListPartsResult {
+  parts: PartRecord[];
+  isTruncated: boolean;
+}
+
+/**
+ * Completes an upload atomically: `assemble` sees the upload and all its parts as they are at
+ * commit time and returns the new version with the parts it is made of (or throws, which
+ * leaves the upload untouched).
+ */
+export interface CompleteUploadWrite {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  assemble(upload: UploadRecord, parts: PartRecord[]): { version: ObjectVersion; parts: PartRecord[] };
+  precondition?: (current: ObjectVersion | undefined) => void;
 }
 
 /** The byte range of a GET, inclusive, resolved against the object size. */
@@ -118,8 +213,15 @@ export interface VersionWrite {
 }
 
 export interface VersionWriteResult {
-  /** versions the write displaced (the previous `null` version), whose bytes can go */
+  /** versions the write displaced (the previous `null` version) */
   removed: ObjectVersion[];
+  /** blobs no longer referenced by anything, whose files can go */
+  freed: string[];
+}
+
+export interface DeleteVersionResult {
+  removed?: ObjectVersion;
+  freed: string[];
 }
 
 /**
@@ -132,8 +234,11 @@ export interface MetaStore {
   /** Creates the bucket; resolves false if a bucket of that name already exists here. */
   createBucket(record: BucketRecord): Promise<boolean>;
   updateBucket(name: string, patch: Partial<Omit<BucketRecord, 'name'>>): Promise<BucketRecord | undefined>;
-  /** Deletes an empty bucket: 'deleted', 'missing' or 'not-empty'. */
-  deleteBucket(name: string): Promise<'deleted' | 'missing' | 'not-empty'>;
+  /**
+   * Deletes a bucket that holds no versions, aborting its in-progress multipart uploads
+   * (whose blobs are `freed`).
+   */
+  deleteBucket(name: string): Promise<{ status: 'deleted' | 'missing' | 'not-empty'; freed: string[] }>;
 
   /** The version `versionId`, or with no id the top of the stack (which may be a delete marker). */
   getVersion(bucket: string, key: string, versionId?: string): ObjectVersion | undefined;
@@ -145,7 +250,33 @@ export interface MetaStore {
    */
   putVersion(write: VersionWrite): Promise<VersionWriteResult>;
   /** Removes one version permanently; resolves the removed version, if it existed. */
-  deleteVersion(bucket: string, key: string, versionId: string): Promise<ObjectVersion | undefined>;
+  deleteVersion(bucket: string, key: string, versionId: string): Promise<DeleteVersionResult>;
+  /**
+   * Rewrites a version in place (its tags or ACL): `update` gets the version (the top of the
+   * stack without an id) and returns the new record, which keeps its key, id, time and data.
+   * Resolves the new record, or undefined if there is no such version.
+   */
+  updateVersion(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    update: (v: ObjectVersion) => ObjectVersion,
+  ): Promise<ObjectVersion | undefined>;
+  /** The parts of a multipart object (`data.kind === 'parts'`), in order. */
+  getManifest(id: string): PartRecord[] | undefined;
+
+  /** Starts a multipart upload; throws NoSuchBucket. */
+  createUpload(upload: UploadRecord): Promise<void>;
+  getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined;
+  /** Adds or replaces a part; throws NoSuchUpload if the upload is gone (completed or aborted). */
+  putPart(bucket: string, key: string, uploadId: string, part: PartRecord): Promise<{ freed: string[] }>;
+  /** Parts with numbers above `after`, in order. */
+  listParts(uploadId: string, after: number, maxParts: number): ListPartsResult;
+  listUploads(input: ListUploadsInput): ListUploadsResult;
+  /** Removes an upload and its parts; throws NoSuchUpload. */
+  abortUpload(bucket: string, key: string, uploadId: string): Promise<{ freed: string[] }>;
+  /** Turns an upload into a version; throws NoSuchUpload if it is gone. */
+  completeUpload(write: CompleteUploadWrite): Promise<VersionWriteResult & { version: ObjectVersion }>;
 
   /** Current, non-delete-marker versions in key order. */
   listObjects(input: ListObjectsInput): ListObjectsResult;
@@ -194,6 +325,49 @@ export interface PutObjectInput extends ContentHeaders {
   owner: string;
   /** A conditional write: see VersionWrite.precondition. Checked before and atomically with the commit. */
   precondition?: (current: ObjectVersion | undefined) => void;
+  tags?: Tag[];
+  acl?: Grant[];
+}
+
+export interface CreateUploadInput extends ContentHeaders {
+  bucket: string;
+  key: string;
+  owner: string;
+  storageClass?: string;
+  userMetadata: Record<string, string>;
+  checksum?: UploadChecksum;
+  tags?: Tag[];
+  acl?: Grant[];
+}
+
+export interface UploadPartInput {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  partNumber: number;
+  body: Readable;
+  contentLength?: number;
+  contentMd5?: string;
+  checksum?: PutObjectInput['checksum'];
+}
+
+/** A part as the client lists it in CompleteMultipartUpload. */
+export interface CompletedPart {
+  partNumber: number;
+  /** without quotes */
+  etag: string;
+  /** base64 checksum of the part in the upload's algorithm, if the client sent one */
+  checksum?: { algorithm: ChecksumAlgorithm; value: string };
+}
+
+export interface CompleteUploadInput {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  parts: CompletedPart[];
+  /** A full-object checksum the client sent with the request, checked against the result. */
+  expectedChecksum?: { algorithm: ChecksumAlgorithm; value: string; type?: UploadChecksum['type'] };
+  precondition?: (current: ObjectVersion | undefined) => void;
 }
 
 export interface GetObjectInput {
@@ -218,10 +392,12 @@ export interface ObjectEngine {
   readonly region: string;
   getBucket(name: string): BucketRecord | undefined;
   listBuckets(): BucketRecord[];
-  createBucket(input: { name: string; owner: string; acl?: string }): Promise<BucketRecord>;
+  createBucket(input: { name: string; owner: string; acl?: Grant[] }): Promise<BucketRecord>;
   deleteBucket(name: string): Promise<void>;
   /** Enables or suspends versioning; resolves the updated bucket, or undefined if it is gone. */
   setVersioning(name: string, status: 'Enabled' | 'Suspended'): Promise<BucketRecord | undefined>;
+  /** Replaces a bucket's ACL or tag set (`tags: undefined` removes them); throws NoSuchBucket. */
+  updateBucket(name: string, patch: { acl?: Grant[]; tags?: Tag[] | undefined }): Promise<BucketRecord>;
 
   putObject(input: PutObjectInput): Promise<ObjectVersion>;
   /** Metadata of a version; throws NoSuchKey / NoSuchVersion / MethodNotAllowed as S3 does. */
@@ -229,6 +405,22 @@ export interface ObjectEngine {
   /** Opens the bytes of a version (or a range of them). */
   getObject(input: GetObjectInput & { range?: ByteRange }): OpenedObject;
   deleteObject(input: GetObjectInput): Promise<DeleteObjectResult>;
+  /**
+   * Rewrites the tags or ACL of a version (`update` returns the new record; it must keep the
+   * key, id, time and data). Throws as headObject does for missing versions and delete markers.
+   */
+  updateObject(input: GetObjectInput, update: (v: ObjectVersion) => ObjectVersion): Promise<ObjectVersion>;
+  /** The parts a multipart object was assembled from, in order; undefined for other objects. */
+  partsOf(version: ObjectVersion): PartRecord[] | undefined;
+
+  createMultipartUpload(input: CreateUploadInput): Promise<UploadRecord>;
+  /** The upload, or NoSuchUpload. */
+  getUpload(bucket: string, key: string, uploadId: string): UploadRecord;
+  uploadPart(input: UploadPartInput): Promise<PartRecord>;
+  completeMultipartUpload(input: CompleteUploadInput): Promise<ObjectVersion>;
+  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  listParts(bucket: string, key: string, uploadId: string, after: number, maxParts: number): ListPartsResult & { upload: UploadRecord };
+  listMultipartUploads(input: ListUploadsInput): ListUploadsResult;
   listObjects(input: ListObjectsInput): ListObjectsResult;
   listVersions(input: ListVersionsInput): ListVersionsResult;
 

@@ -1,22 +1,12 @@
 import { createHash } from 'node:crypto';
 import { S3Error } from '../../core/errors.ts';
+import { CANNED_ACLS, cannedGrants } from '../acl.ts';
 import { isValidBucketName } from '../address.ts';
 import { readSmallBody } from '../body.ts';
 import { bucketOf, type Handler, type S3Context } from '../context.ts';
 import { header } from '../headers.ts';
 import { sendEmpty, sendXmlDocument } from '../respond.ts';
 import { parseXml, xmlDate, xmlText, type XmlObject } from '../xml.ts';
-
-export const CANNED_ACLS = new Set([
-  'private',
-  'public-read',
-  'public-read-write',
-  'authenticated-read',
-  'aws-exec-read',
-  'bucket-owner-read',
-  'bucket-owner-full-control',
-  'log-delivery-write',
-]);
 
 /** S3 owners are canonical user ids (64 hex digits); ours derive from the account id. */
 export function canonicalUserId(accountId: string): string {
@@ -118,7 +108,11 @@ export const createBucket: Handler = async (ctx) => {
     throw new S3Error('BucketAlreadyOwnedByYou', undefined, { fields: { BucketName: name } });
   }
   try {
-    await ctx.engine.createBucket({ name, owner: ctx.accountId, acl });
+    await ctx.engine.createBucket({
+      name,
+      owner: ctx.accountId,
+      acl: acl === undefined || acl === 'private' ? undefined : cannedGrants(acl, canonicalUserId(ctx.accountId)),
+    });
   } catch (err) {
     await ctx.catalog.releaseBucket(name, ctx.region);
     throw err;

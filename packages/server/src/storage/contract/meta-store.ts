@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { BucketRecord, MetaStore, ObjectVersion } from '../types.ts';
+import type { BucketRecord, Grant, MetaStore, ObjectVersion } from '../types.ts';
 import { byteOrder, s3Error } from './helpers.ts';
 
 export interface MetaStoreFixture {
@@ -16,6 +16,11 @@ export interface MetaStoreFixture {
   cleanup(): Promise<void>;
 }
 
+const PUBLIC_READ: Grant[] = [
+  { grantee: { type: 'CanonicalUser', id: 'owner-1' }, permission: 'FULL_CONTROL' },
+  { grantee: { type: 'Group', uri: 'http://acs.amazonaws.com/groups/global/AllUsers' }, permission: 'READ' },
+];
+
 export function bucketRecord(name: string, patch: Partial<BucketRecord> = {}): BucketRecord {
   return {
     name,
@@ -23,7 +28,6 @@ export function bucketRecord(name: string, patch: Partial<BucketRecord> = {}): B
     owner: 'owner-1',
     createdAt: 1_700_000_000_000,
     versioning: 'Unversioned',
-    acl: 'private',
     ...patch,
   };
 }
@@ -218,7 +222,7 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
     describe('buckets', { concurrency: true }, () => {
       it('creates a bucket and reads it back', () =>
         withStore(async ({ store }) => {
-          const record = bucketRecord('alpha', { owner: 'o-7', acl: 'public-read' });
+          const record = bucketRecord('alpha', { owner: 'o-7', acl: PUBLIC_READ });
           assert.equal(store.getBucket('alpha'), undefined);
           assert.equal(await store.createBucket(record), true);
           assert.deepEqual(store.getBucket('alpha'), record);
@@ -253,8 +257,8 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
           const updated = await store.updateBucket('alpha', { versioning: 'Enabled' });
           assert.deepEqual(updated, { ...record, versioning: 'Enabled' });
           assert.deepEqual(store.getBucket('alpha'), { ...record, versioning: 'Enabled' });
-          await store.updateBucket('alpha', { versioning: 'Suspended', acl: 'public-read' });
-          assert.deepEqual(store.getBucket('alpha'), { ...record, versioning: 'Suspended', acl: 'public-read' });
+          await store.updateBucket('alpha', { versioning: 'Suspended', acl: PUBLIC_READ });
+          assert.deepEqual(store.getBucket('alpha'), { ...record, versioning: 'Suspended', acl: PUBLIC_READ });
         }));
 
       it('updating a missing bucket resolves undefined and creates nothing', () =>
@@ -266,30 +270,30 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
 
       it('deletes an empty bucket; a missing one is reported as missing', () =>
         withStore(async ({ store }) => {
-          assert.equal(await store.deleteBucket('alpha'), 'missing');
+          assert.equal((await store.deleteBucket('alpha')).status, 'missing');
           await store.createBucket(bucketRecord('alpha'));
-          assert.equal(await store.deleteBucket('alpha'), 'deleted');
+          assert.equal((await store.deleteBucket('alpha')).status, 'deleted');
           assert.equal(store.getBucket('alpha'), undefined);
-          assert.equal(await store.deleteBucket('alpha'), 'missing');
+          assert.equal((await store.deleteBucket('alpha')).status, 'missing');
           assert.equal(await store.createBucket(bucketRecord('alpha')), true, 'the name is free again');
         }));
 
       it('does not delete a bucket that holds a version', () =>
         withBucket(async (store) => {
           await store.putVersion({ version: objectVersion('b', 'k') });
-          assert.equal(await store.deleteBucket('b'), 'not-empty');
+          assert.equal((await store.deleteBucket('b')).status, 'not-empty');
           assert.ok(store.getBucket('b'));
           await store.deleteVersion('b', 'k', 'null');
-          assert.equal(await store.deleteBucket('b'), 'deleted');
+          assert.equal((await store.deleteBucket('b')).status, 'deleted');
         }));
 
       it('does not delete a bucket that holds only a delete marker', () =>
         withBucket(async (store) => {
           await store.putVersion({ version: deleteMarker('b', 'k', 'm1', 5) });
           assert.equal(store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects.length, 0);
-          assert.equal(await store.deleteBucket('b'), 'not-empty');
+          assert.equal((await store.deleteBucket('b')).status, 'not-empty');
           await store.deleteVersion('b', 'k', 'm1');
-          assert.equal(await store.deleteBucket('b'), 'deleted');
+          assert.equal((await store.deleteBucket('b')).status, 'deleted');
         }));
 
       it('keeps buckets whose names share a prefix apart', () =>
@@ -303,7 +307,7 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
           assert.deepEqual(store.listVersions({ bucket: 'abc', prefix: '', maxKeys: 10 }).entries, []);
           assert.equal(store.getVersion('abc', 'x'), undefined);
           assert.equal(store.getVersion('ab', 'c-dx'), undefined);
-          assert.equal(await store.deleteBucket('abc'), 'deleted');
+          assert.equal((await store.deleteBucket('abc')).status, 'deleted');
           assert.deepEqual(
             store.listObjects({ bucket: 'abc-d', prefix: '', maxKeys: 10 }).objects.map((o) => o.key),
             ['x'],
@@ -384,7 +388,7 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
             store.putVersion({ version: inline, inline: Buffer.from('hi') }),
             store.putVersion({ version: blob }),
           ];
-          assert.equal(await deleted, 'deleted');
+          assert.equal((await deleted).status, 'deleted');
           for (const w of writes) await assert.rejects(w, s3Error('NoSuchBucket'));
           assert.equal(store.getBucket('b'), undefined);
           assert.equal(store.getInline('in-late'), undefined);
@@ -394,7 +398,7 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
           assert.equal(store.getVersion('b', 'k2', 'v1'), undefined);
           assert.deepEqual(store.listVersions({ bucket: 'b', prefix: '', maxKeys: 10 }).entries, []);
           assert.deepEqual(store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects, []);
-          assert.equal(await store.deleteBucket('b'), 'deleted', 'the recreated bucket is empty');
+          assert.equal((await store.deleteBucket('b')).status, 'deleted', 'the recreated bucket is empty');
         }));
 
       it('orders a stack newest first by lastModified, then version id', () =>
@@ -589,18 +593,18 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
           const list = () => store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects.map((o) => o.etag);
           assert.deepEqual(list(), []);
 
-          assert.deepEqual(await store.deleteVersion('b', 'k', 'm3'), m);
+          assert.deepEqual(await store.deleteVersion('b', 'k', 'm3'), { removed: m, freed: [] });
           assert.equal(store.getVersion('b', 'k')?.versionId, 'v2');
           assert.deepEqual(list(), ['e2']);
 
-          assert.equal((await store.deleteVersion('b', 'k', 'v2'))?.etag, 'e2');
+          assert.equal((await store.deleteVersion('b', 'k', 'v2')).removed?.etag, 'e2');
           assert.equal(store.getVersion('b', 'k')?.versionId, 'v1');
           assert.deepEqual(list(), ['e1']);
 
-          assert.equal(await store.deleteVersion('b', 'k', 'v2'), undefined, 'already gone');
-          assert.equal(await store.deleteVersion('b', 'nokey', 'v1'), undefined);
+          assert.deepEqual(await store.deleteVersion('b', 'k', 'v2'), { freed: [] }, 'already gone');
+          assert.deepEqual(await store.deleteVersion('b', 'nokey', 'v1'), { freed: [] });
 
-          assert.equal((await store.deleteVersion('b', 'k', 'v1'))?.etag, 'e1');
+          assert.equal((await store.deleteVersion('b', 'k', 'v1')).removed?.etag, 'e1');
           assert.equal(store.getVersion('b', 'k'), undefined);
           assert.deepEqual(list(), []);
           assert.deepEqual(store.listVersions({ bucket: 'b', prefix: '', maxKeys: 10 }).entries, []);
@@ -644,15 +648,16 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
           assert.equal(store.isBlobReferenced(a), true);
           assert.equal(store.isBlobReferenced(c), true);
           // Replacing the null version drops its reference.
-          const { removed } = await store.putVersion({
+          const { removed, freed } = await store.putVersion({
             version: objectVersion('b', 'k', { lastModified: 2_000_000_000_000, size: 0 }),
           });
           assert.deepEqual(
             removed.map((v) => v.data),
             [{ kind: 'blob', id: a }],
           );
+          assert.deepEqual(freed, [a], 'the displaced blob is reported freed');
           assert.equal(store.isBlobReferenced(a), false);
-          await store.deleteVersion('b', 'k2', 'v');
+          assert.deepEqual((await store.deleteVersion('b', 'k2', 'v')).freed, [c]);
           assert.equal(store.isBlobReferenced(c), false);
         }));
 
@@ -710,7 +715,7 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
             store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects.map((o) => o.versionId),
             ['v2'],
           );
-          assert.equal(await store.deleteBucket('b'), 'not-empty');
+          assert.equal((await store.deleteBucket('b')).status, 'not-empty');
         }));
     });
 

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { crc32 } from '@aws-crypto/crc32';
 import { VERSION_ID_LENGTH } from '../../core/ids.ts';
 import type { ChecksumAlgorithm } from '../checksum.ts';
-import type { BlobStore, ByteRange, ObjectEngine, ObjectVersion, PutObjectInput, VersioningState } from '../types.ts';
+import type { BlobStore, ByteRange, Grant, ObjectEngine, ObjectVersion, PutObjectInput, VersioningState } from '../types.ts';
 import { chunksOf, collect, s3Error } from './helpers.ts';
 
 export interface ObjectEngineFixture {
@@ -106,12 +106,16 @@ export function objectEngineContract(name: string, make: () => Promise<ObjectEng
           assert.equal(record.owner, 'o-1');
           assert.equal(record.region, engine.region);
           assert.equal(record.versioning, 'Unversioned');
-          assert.equal(record.acl, 'private');
+          assert.equal(record.acl, undefined, 'no ACL beyond the owner');
           assert.ok(record.createdAt >= before - 1000 && record.createdAt <= Date.now() + 1000);
           assert.deepEqual(engine.getBucket('photos'), record);
           assert.deepEqual(engine.listBuckets(), [record]);
-          const logs = await engine.createBucket({ name: 'logs', owner: 'o-1', acl: 'public-read' });
-          assert.equal(logs.acl, 'public-read');
+          const acl: Grant[] = [
+            { grantee: { type: 'CanonicalUser', id: 'o-1' }, permission: 'FULL_CONTROL' },
+            { grantee: { type: 'Group', uri: 'http://acs.amazonaws.com/groups/global/AllUsers' }, permission: 'READ' },
+          ];
+          const logs = await engine.createBucket({ name: 'logs', owner: 'o-1', acl });
+          assert.deepEqual(logs.acl, acl);
           assert.deepEqual(
             engine
               .listBuckets()
