@@ -11,7 +11,7 @@ export function maxKeysParam(query: URLSearchParams, name = 'max-keys'): number 
   const raw = query.get(name);
   if (raw === null || raw === '') return 1000;
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
-    throw new S3Error('InvalidArgument', 'Provided max-keys not an integer or within integer range', {
+    throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`, {
       fields: { ArgumentName: name, ArgumentValue: raw },
     });
   }

@@ -3,7 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../core/errors.ts';
 import { isVersionIdShaped } from '../../core/ids.ts';
 import { checksumHeaderName, isValidChecksumValue, type ChecksumAlgorithm } from '../../storage/checksum.ts';
-import type { ByteRange, ObjectVersion } from '../../storage/types.ts';
+import { MAX_PART_NUMBER } from '../../storage/multipart.ts';
+import type { ByteRange, ObjectVersion, PartRecord, PutObjectInput } from '../../storage/types.ts';
 import { checkConditions, parseRange, writePrecondition } from '../conditions.ts';
 import { bucketOf, keyOf, type Handler, type S3Context } from '../context.ts';
 import {
@@ -29,7 +30,7 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
 /** A single PUT carries at most 5 GiB; larger objects need a multipart upload. */
 const MAX_PUT_SIZE = 5 * 1024 ** 3;
 
-function versionIdParam(ctx: S3Context): string | undefined {
+export function versionIdParam(ctx: S3Context): string | undefined {
   const v = ctx.query.get('versionId');
   if (v === null) return undefined;
   if (v === '') throw new S3Error('InvalidArgument', 'Version id cannot be the empty string', { fields: { ArgumentName: 'versionId', ArgumentValue: '' } });
@@ -43,19 +44,18 @@ function isVersioned(ctx: S3Context): boolean {
   return ctx.engine.getBucket(bucketOf(ctx))?.versioning !== 'Unversioned';
 }
 
-export const putObject: Handler = async (ctx) => {
+/**
+ * The payload of a PUT that carries object bytes (PutObject, UploadPart), with its length,
+ * Content-MD5 and flexible checksum checked for form before a byte is read.
+ */
+export function objectBody(ctx: S3Context): Pick<PutObjectInput, 'body' | 'contentLength' | 'contentMd5' | 'checksum'> {
   const { headers } = ctx.req;
-  const bucket = bucketOf(ctx);
-  const key = keyOf(ctx);
-  const userMetadata = userMetadataFrom(headers);
-  const storageClass = storageClassFrom(headers);
   const contentMd5 = header(headers, 'content-md5');
   if (contentMd5 !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(contentMd5)) throw new S3Error('InvalidDigest');
   const requested = requestedChecksum(headers);
   if (requested?.headerValue !== undefined && !isValidChecksumValue(requested.algorithm, requested.headerValue)) {
     throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(requested.algorithm)} header is invalid.`);
   }
-  const precondition = writePrecondition(headers);
   const body = ctx.body();
   if (body.length === undefined) throw new S3Error('MissingContentLength');
   if (body.length > MAX_PUT_SIZE) {
@@ -63,9 +63,7 @@ export const putObject: Handler = async (ctx) => {
       fields: { ProposedSize: String(body.length), MaxSizeAllowed: String(MAX_PUT_SIZE) },
     });
   }
-  const version = await ctx.engine.putObject({
-    bucket,
-    key,
+  return {
     body: body.stream,
     contentLength: body.length,
     contentMd5,
@@ -73,6 +71,20 @@ export const putObject: Handler = async (ctx) => {
       algorithm: requested.algorithm,
       expected: () => (requested.inTrailer ? trailerChecksum(body.trailers(), requested.algorithm) : requested.headerValue),
     },
+  };
+}
+
+export const putObject: Handler = async (ctx) => {
+  const { headers } = ctx.req;
+  const bucket = bucketOf(ctx);
+  const key = keyOf(ctx);
+  const userMetadata = userMetadataFrom(headers);
+  const storageClass = storageClassFrom(headers);
+  const precondition = writePrecondition(headers);
+  const version = await ctx.engine.putObject({
+    bucket,
+    key,
+    ...objectBody(ctx),
     ...contentHeadersFrom(headers),
     userMetadata,
     storageClass,
@@ -99,12 +111,69 @@ function trailerChecksum(trailers: Record<string, string>, algorithm: ChecksumAl
   return value;
 }
 
-function readHeaders(ctx: S3Context, version: ObjectVersion, ranged: boolean): Record<string, string> {
+/** Which bytes of a version a GET or HEAD asks for: a Range, a part (`?partNumber=`), or all. */
+interface Selection {
+  range?: ByteRange;
+  /** the part asked for by number, and how many the object has */
+  part?: { record?: PartRecord; count?: number };
+}
+
+export const PART_NUMBER_RANGE = 'Part number must be an integer between 1 and 10000, inclusive';
+
+/** A `partNumber` query value: an integer in 1..10000, else InvalidArgument. */
+export function parsePartNumber(value: string): number {
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= MAX_PART_NUMBER)) {
+    throw new S3Error('InvalidArgument', PART_NUMBER_RANGE, { fields: { ArgumentName: 'partNumber', ArgumentValue: value } });
+  }
+  return n;
+}
+
+function select(ctx: S3Context, version: ObjectVersion): Selection {
+  const rangeHeader = header(ctx.req.headers, 'range');
+  const partNumber = ctx.query.get('partNumber');
+  if (partNumber === null) return { range: parseRange(rangeHeader, version.size) };
+  if (rangeHeader !== undefined) {
+    throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+  }
+  const n = parsePartNumber(partNumber);
+  const parts = ctx.engine.partsOf(version);
+  const count = parts?.length ?? 1;
+  if (n > count) {
+    throw new S3Error('InvalidPartNumber', undefined, {
+      fields: { PartNumberRequested: String(n), ActualPartCount: String(count) },
+    });
+  }
+  if (!parts) return { range: version.size > 0 ? { start: 0, end: version.size - 1 } : undefined, part: {} };
+  let start = 0;
+  for (let i = 0; i < n - 1; i++) start += parts[i].size;
+  const record = parts[n - 1];
+  return { range: { start, end: start + record.size - 1 }, part: { record, count } };
+}
+
+function readHeaders(ctx: S3Context, version: ObjectVersion, selection: Selection): Record<string, string> {
+  const checksumMode = header(ctx.req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED';
   // A whole-object checksum would not match a range, so S3 sends none with one.
   const h = objectHeaders(version, {
     versioned: isVersioned(ctx),
-    checksumMode: !ranged && header(ctx.req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED',
+    checksumMode: checksumMode && selection.range === undefined,
   });
+  const { part, range } = selection;
+  if (part?.count !== undefined) h['x-amz-mp-parts-count'] = String(part.count);
+  if (checksumMode && part !== undefined) {
+    // A part's own checksum, or the whole object's when the object is its only part.
+    const checksum = part.record ? part.record.checksum : version.checksum;
+    if (checksum) {
+      h[checksumHeaderName(checksum.algorithm)] = checksum.value;
+      h['x-amz-checksum-type'] = version.checksum?.type ?? 'FULL_OBJECT';
+    }
+  }
+  if (range) {
+    h['content-range'] = `bytes ${range.start}-${range.end}/${version.size}`;
+    h['content-length'] = String(range.end - range.start + 1);
+  } else {
+    h['content-length'] = String(version.size);
+  }
   for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
     const v = ctx.query.get(param);
     if (v !== null) h[name] = v;
@@ -112,19 +181,16 @@ function readHeaders(ctx: S3Context, version: ObjectVersion, ranged: boolean): R
   return h;
 }
 
+/** 206 for a range or a part (even the single part of a plain object), else 200. */
+function statusOf(selection: Selection): number {
+  return selection.range || selection.part ? 206 : 200;
+}
+
 export const headObject: Handler = async (ctx) => {
   const version = ctx.engine.headObject({ bucket: bucketOf(ctx), key: keyOf(ctx), versionId: versionIdParam(ctx) });
   checkConditions(ctx.req.headers, version);
-  const range = parseRange(header(ctx.req.headers, 'range'), version.size);
-  const h = readHeaders(ctx, version, range !== undefined);
-  if (range) {
-    h['content-range'] = `bytes ${range.start}-${range.end}/${version.size}`;
-    h['content-length'] = String(range.end - range.start + 1);
-    ctx.res.writeHead(206, h);
-  } else {
-    h['content-length'] = String(version.size);
-    ctx.res.writeHead(200, h);
-  }
+  const selection = select(ctx, version);
+  ctx.res.writeHead(statusOf(selection), readHeaders(ctx, version, selection));
   ctx.res.end();
 };
 
@@ -135,9 +201,9 @@ export const getObject: Handler = async (ctx) => {
   for (let attempt = 1; ; attempt++) {
     const meta = ctx.engine.headObject({ bucket, key, versionId });
     checkConditions(ctx.req.headers, meta);
-    const range = parseRange(header(ctx.req.headers, 'range'), meta.size);
+    const selection = select(ctx, meta);
     // Open exactly the version whose headers we send, even if a newer one lands meanwhile.
-    const { version, body } = ctx.engine.getObject({ bucket, key, versionId: meta.versionId, range });
+    const { version, body } = ctx.engine.getObject({ bucket, key, versionId: meta.versionId, range: selection.range });
     if (!Buffer.isBuffer(body)) {
       try {
         await opened(body);
@@ -148,29 +214,22 @@ export const getObject: Handler = async (ctx) => {
         throw err;
       }
     }
-    sendObject(ctx, version, body, range);
+    sendObject(ctx, version, body, selection);
     return;
   }
 };
 
+/** Waits until a file stream has its file open (other streams open lazily as they are read). */
 function opened(stream: Readable): Promise<void> {
+  if ((stream as Readable & { pending?: boolean }).pending !== true) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', reject);
   });
 }
 
-function sendObject(ctx: S3Context, version: ObjectVersion, body: Buffer | Readable, range: ByteRange | undefined): void {
-  const h = readHeaders(ctx, version, range !== undefined);
-  let status = 200;
-  if (range) {
-    status = 206;
-    h['content-range'] = `bytes ${range.start}-${range.end}/${version.size}`;
-    h['content-length'] = String(range.end - range.start + 1);
-  } else {
-    h['content-length'] = String(version.size);
-  }
-  ctx.res.writeHead(status, h);
+function sendObject(ctx: S3Context, version: ObjectVersion, body: Buffer | Readable, selection: Selection): void {
+  ctx.res.writeHead(statusOf(selection), readHeaders(ctx, version, selection));
   if (Buffer.isBuffer(body)) {
     ctx.res.end(body);
     return;
