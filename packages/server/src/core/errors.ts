@@ -22,6 +22,7 @@ const table = {
     status: 400,
     message: 'The Content-MD5 you specified did not match what we received.',
   },
+  BadRequest: { status: 400, message: 'Bad Request' },
   BucketAlreadyExists: {
     status: 409,
     message:
@@ -121,6 +122,7 @@ const table = {
     status: 411,
     message: 'You must provide the Content-Length HTTP header.',
   },
+  MissingRequestBodyError: { status: 400, message: 'Request Body is empty' },
   MissingSecurityHeader: {
     status: 400,
     message: 'Your request was missing a required header',
@@ -152,6 +154,10 @@ const table = {
     status: 412,
     message: 'At least one of the pre-conditions you specified did not hold',
   },
+  ReplicationConfigurationNotFoundError: {
+    status: 404,
+    message: 'The replication configuration was not found',
+  },
   RequestHeaderSectionTooLarge: {
     status: 400,
     message: 'Your request header section exceeds the maximum allowed size.',
@@ -172,6 +178,11 @@ const table = {
       'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
+  UnexpectedContent: { status: 400, message: 'This request does not support content' },
+  UnresolvableGrantByEmailAddress: {
+    status: 400,
+    message: 'The e-mail address you provided does not match any account on record.',
+  },
   XAmzContentSHA256Mismatch: {
     status: 400,
     message: "The provided 'x-amz-content-sha256' header does not match what was computed.",

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Logger } from '../core/log.ts';
-import type { ObjectEngine } from '../storage/types.ts';
+import { S3Error } from '../core/errors.ts';
+import type { BucketRecord, ObjectEngine } from '../storage/types.ts';
 import type { SignedRequest } from './auth/sigv4.ts';
 import type { RequestBody } from './body.ts';
 import type { Route } from './router.ts';
@@ -38,4 +39,12 @@ export function bucketOf(ctx: S3Context): string {
 export function keyOf(ctx: S3Context): string {
   if (ctx.key === undefined) throw new Error(`${ctx.route.op} routed without a key`);
   return ctx.key;
+}
+
+/** The record of the request's bucket, or NoSuchBucket. */
+export function existingBucket(ctx: S3Context): BucketRecord {
+  const name = bucketOf(ctx);
+  const bucket = ctx.engine.getBucket(name);
+  if (!bucket) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: name } });
+  return bucket;
 }

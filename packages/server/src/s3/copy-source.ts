@@ -43,7 +43,8 @@ export function parseCopySource(value: string): CopySource {
   }
   let decoded: string;
   try {
-    decoded = decodeURIComponent(path);
+    // As in a form-encoded path, a literal '+' is a space ('%2B' is a plus).
+    decoded = decodeURIComponent(path.replace(/\+/g, ' '));
   } catch {
     throw invalid();
   }
@@ -105,6 +106,8 @@ export function parseCopyRange(value: string, size: number): ByteRange {
 
 export interface OpenedSource {
   version: ObjectVersion;
+  /** the version id the copy source named, if it named one */
+  requestedVersionId?: string;
   body: Readable;
   /** bytes the body will deliver */
   length: number;
@@ -151,5 +154,11 @@ export function openCopySource(ctx: S3Context, opts: { range?: (size: number) =>
   const { body } = ctx.engine.getObject({ ...src, versionId: version.versionId, range });
   const versionHeader: Record<string, string> =
     bucket.versioning !== 'Unversioned' ? { 'x-amz-copy-source-version-id': version.versionId } : {};
-  return { version, body: Buffer.isBuffer(body) ? Readable.from([body]) : body, length, versionHeader };
+  return {
+    version,
+    requestedVersionId: src.versionId,
+    body: Buffer.isBuffer(body) ? Readable.from([body]) : body,
+    length,
+    versionHeader,
+  };
 }

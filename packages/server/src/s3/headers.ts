@@ -128,6 +128,7 @@ export function objectHeaders(
   if (v.storageClass !== 'STANDARD') h['x-amz-storage-class'] = v.storageClass;
   if (opts.versioned) h['x-amz-version-id'] = v.versionId;
   for (const [k, value] of Object.entries(v.userMetadata)) h[`x-amz-meta-${k}`] = value;
+  if (v.tags?.length) h['x-amz-tagging-count'] = String(v.tags.length);
   if (opts.checksumMode && v.checksum) {
     h[checksumHeaderName(v.checksum.algorithm)] = v.checksum.value;
     h['x-amz-checksum-type'] = v.checksum.type;

@@ -27,19 +27,29 @@ before(async () => {
 });
 after(() => workDir.remove());
 
-async function engineFixture(opts: { inlineMax?: number; now?: () => number } = {}): Promise<EngineHarness> {
+async function engineFixture(
+  opts: { inlineMax?: number; now?: () => number; minPartSize?: number } = {},
+): Promise<EngineHarness> {
   const n = ++fixtures;
   const metaDir = join(workDir.path, `meta-${n}`);
   const blobRoot = cleanBlobRoots.pop() ?? join(workDir.path, `blobs-${n}`);
   const meta = new LmdbMetaStore(metaDir);
   const blobs = new FsBlobStore(blobRoot);
   for await (const b of blobs.list()) assert.fail(`blob root ${blobRoot} is not empty: ${b.id}`);
-  const engine = new Engine({ region: 'eu-west-1', meta, blobs, inlineMax: opts.inlineMax, now: opts.now });
+  const engine = new Engine({
+    region: 'eu-west-1',
+    meta,
+    blobs,
+    inlineMax: opts.inlineMax,
+    minPartSize: opts.minPartSize,
+    now: opts.now,
+  });
   return {
     engine,
     meta,
     blobs,
     inlineMax: opts.inlineMax ?? DEFAULT_INLINE_MAX,
+    minPartSize: opts.minPartSize,
     async setVersioning(bucket, versioning) {
       assert.ok(await meta.updateBucket(bucket, { versioning }), `bucket ${bucket} exists`);
     },
@@ -52,8 +62,11 @@ async function engineFixture(opts: { inlineMax?: number; now?: () => number } = 
   };
 }
 
-objectEngineContract('Engine (LMDB + fs, inlineMax 1024)', () => engineFixture({ inlineMax: 1024 }));
-objectEngineContract('Engine (LMDB + fs, inlineMax 0: every byte in a blob)', () => engineFixture({ inlineMax: 0 }));
+// Parts of 1000 bytes keep the multipart tests fast; boundaries then fall mid-page.
+objectEngineContract('Engine (LMDB + fs, inlineMax 1024)', () => engineFixture({ inlineMax: 1024, minPartSize: 1000 }));
+objectEngineContract('Engine (LMDB + fs, inlineMax 0: every byte in a blob)', () =>
+  engineFixture({ inlineMax: 0, minPartSize: 1000 }),
+);
 
 function put(engine: ObjectEngine, key: string, data: Buffer | string) {
   return engine.putObject({ bucket: 'b', key, body: Readable.from([Buffer.from(data)]), userMetadata: {}, owner: 'o' });

@@ -7,6 +7,7 @@ import type {
   BlobStore,
   BlobWriter,
   BucketRecord,
+  BucketSettings,
   ByteRange,
   CompleteUploadInput,
   ContentHeaders,
@@ -19,7 +20,6 @@ import type {
   ListUploadsInput,
   ListUploadsResult,
   PartRecord,
-  Tag,
   UploadPartInput,
   UploadRecord,
   ListObjectsInput,
@@ -104,7 +104,7 @@ export class Engine implements ObjectEngine {
     return this.#meta.updateBucket(name, { versioning: status });
   }
 
-  async updateBucket(name: string, patch: { acl?: Grant[]; tags?: Tag[] | undefined }): Promise<BucketRecord> {
+  async updateBucket(name: string, patch: BucketSettings): Promise<BucketRecord> {
     const updated = await this.#meta.updateBucket(name, patch);
     if (!updated) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: name } });
     return updated;

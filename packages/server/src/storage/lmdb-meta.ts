@@ -120,7 +120,9 @@ export class LmdbMetaStore implements MetaStore {
       return await this.#durably(() => {
         const existing = this.#buckets.get(name);
         if (!existing) return undefined;
-        const next = { ...existing, ...patch, name };
+        const next: BucketRecord = { ...existing, ...patch, name };
+        // A setting patched to undefined is removed, not stored as undefined.
+        for (const k of Object.keys(patch) as (keyof BucketRecord)[]) if (next[k] === undefined) delete next[k];
         void this.#buckets.put(name, next);
         return next;
       });
@@ -195,7 +197,8 @@ export class LmdbMetaStore implements MetaStore {
     const top = this.#top(v.bucket, v.key);
     const same = write.freshId ? undefined : this.#find(v.bucket, v.key, v.versionId);
     if (same) {
-      freed.push(...this.#removeEntry(same));
+      // A rewrite of a version that keeps its data (a replayed write) frees nothing.
+      freed.push(...this.#removeEntry(same).filter((id) => !(v.data.kind === 'blob' && v.data.id === id)));
       removed.push(same);
     }
     void this.#versions.put(versionKey(v.bucket, v.key, v.lastModified, v.versionId), v);
@@ -234,15 +237,15 @@ export class LmdbMetaStore implements MetaStore {
       const v = versionId === undefined ? this.#top(bucket, key) : this.#find(bucket, key, versionId);
       if (!v) return undefined;
       const next = update(v);
-      if (
-        next.bucket !== v.bucket ||
-        next.key !== v.key ||
-        next.versionId !== v.versionId ||
-        next.lastModified !== v.lastModified ||
-        next.isDeleteMarker !== v.isDeleteMarker ||
-        JSON.stringify(next.data) !== JSON.stringify(v.data)
-      ) {
-        throw new Error('updateVersion may not change what identifies a version or its data');
+      const fixed = ['bucket', 'key', 'versionId', 'lastModified', 'isDeleteMarker', 'size', 'etag', 'partsCount'] as const;
+      const changed = fixed.some((f) => next[f] !== v[f]);
+      const sameChecksum =
+        next.checksum?.algorithm === v.checksum?.algorithm &&
+        next.checksum?.value === v.checksum?.value &&
+        next.checksum?.type === v.checksum?.type;
+      const sameData = next.data.kind === v.data.kind && ('id' in next.data ? next.data.id : '') === ('id' in v.data ? v.data.id : '');
+      if (changed || !sameChecksum || !sameData) {
+        throw new Error('updateVersion may not change what identifies a version, its data or its digests');
       }
       void this.#versions.put(versionKey(bucket, key, v.lastModified, v.versionId), next);
       const ck = currentKey(bucket, key);
@@ -320,8 +323,9 @@ export class LmdbMetaStore implements MetaStore {
       const pk = partKey(uploadId, part.partNumber);
       const previous = this.#parts.get(pk);
       void this.#parts.put(pk, part);
+      const replaced = previous && previous.blob !== part.blob ? this.#unref([previous]) : [];
       if (part.blob !== undefined) void this.#blobrefs.put(part.blob, 1);
-      return { freed: previous ? this.#unref([previous]) : [] };
+      return { freed: replaced };
     });
   }
 
@@ -334,6 +338,7 @@ export class LmdbMetaStore implements MetaStore {
   }
 
   listParts(uploadId: string, after: number, maxParts: number): ListPartsResult {
+    if (maxParts === 0) return { parts: [], isTruncated: false };
     const parts = this.#partsOf(uploadId, after, maxParts + 1);
     return { parts: parts.slice(0, maxParts), isTruncated: parts.length > maxParts };
   }

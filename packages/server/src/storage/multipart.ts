@@ -95,9 +95,15 @@ function objectChecksum(upload: UploadRecord, parts: readonly PartRecord[]): Sto
  */
 export function checkObjectChecksum(
   assembled: Assembled,
-  expected: { algorithm: ChecksumAlgorithm; value: string },
+  expected: { algorithm: ChecksumAlgorithm; value: string; type?: StoredChecksum['type'] },
 ): void {
   const actual = assembled.checksum;
+  if (actual && expected.type !== undefined && expected.type !== actual.type) {
+    throw new S3Error(
+      'InvalidRequest',
+      `The upload was created using the ${actual.type} checksum mode. The complete request must use the same checksum mode.`,
+    );
+  }
   const mismatch = () =>
     new S3Error('BadDigest', `The ${expected.algorithm.toLowerCase()} you specified did not match the calculated checksum.`);
   if (!actual || actual.algorithm !== expected.algorithm) throw mismatch();

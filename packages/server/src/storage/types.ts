@@ -27,6 +27,54 @@ export interface Tag {
   value: string;
 }
 
+export type RuleStatus = 'Enabled' | 'Disabled';
+
+/** A V2 rule's Filter, kept in the form it was given so GET returns the same document. */
+export type ReplicationFilter =
+  | { kind: 'all' }
+  | { kind: 'prefix'; prefix: string }
+  | { kind: 'tag'; tag: Tag }
+  | { kind: 'and'; prefix?: string; tags: Tag[] };
+
+export interface ReplicationDestination {
+  /** the destination bucket's name, from its ARN */
+  bucket: string;
+  /** `arn:aws:s3:::<bucket>` as given */
+  arn: string;
+  account?: string;
+  storageClass?: string;
+  /** AccessControlTranslation/Owner (only `Destination` exists) */
+  ownerOverride?: 'Destination';
+  replicaKmsKeyId?: string;
+  replicationTime?: { status: RuleStatus; minutes: number };
+  metrics?: { status: RuleStatus; minutes?: number };
+}
+
+export interface ReplicationRule {
+  id: string;
+  status: RuleStatus;
+  /** V2 only */
+  priority?: number;
+  /** V1 only: the rule-level Prefix */
+  prefix?: string;
+  /** V2 only */
+  filter?: ReplicationFilter;
+  deleteMarkerReplication?: RuleStatus;
+  sseKmsEncryptedObjects?: RuleStatus;
+  replicaModifications?: RuleStatus;
+  existingObjectReplication?: RuleStatus;
+  destination: ReplicationDestination;
+}
+
+/** The settings of a bucket that its subresource operations replace. */
+export type BucketSettings = Partial<Pick<BucketRecord, 'acl' | 'tags' | 'replication'>>;
+
+/** A bucket's replication configuration, as PutBucketReplication stored it. */
+export interface ReplicationConfiguration {
+  role: string;
+  rules: ReplicationRule[];
+}
+
 export interface BucketRecord {
   name: string;
   region: string;
@@ -36,6 +84,7 @@ export interface BucketRecord {
   /** The bucket's access control list; absent means private (the owner has FULL_CONTROL). */
   acl?: Grant[];
   tags?: Tag[];
+  replication?: ReplicationConfiguration;
 }
 
 /** Where a version's bytes are. A version of size 0 has no data. */
@@ -396,8 +445,8 @@ export interface ObjectEngine {
   deleteBucket(name: string): Promise<void>;
   /** Enables or suspends versioning; resolves the updated bucket, or undefined if it is gone. */
   setVersioning(name: string, status: 'Enabled' | 'Suspended'): Promise<BucketRecord | undefined>;
-  /** Replaces a bucket's ACL or tag set (`tags: undefined` removes them); throws NoSuchBucket. */
-  updateBucket(name: string, patch: { acl?: Grant[]; tags?: Tag[] | undefined }): Promise<BucketRecord>;
+  /** Replaces a bucket's ACL, tag set or replication configuration (`undefined` removes one); throws NoSuchBucket. */
+  updateBucket(name: string, patch: BucketSettings): Promise<BucketRecord>;
 
   putObject(input: PutObjectInput): Promise<ObjectVersion>;
   /** Metadata of a version; throws NoSuchKey / NoSuchVersion / MethodNotAllowed as S3 does. */

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { S3Error } from '../../core/errors.ts';
-import { CANNED_ACLS, cannedGrants } from '../acl.ts';
+import { aclFromHeaders } from '../acl.ts';
 import { isValidBucketName } from '../address.ts';
 import { readSmallBody } from '../body.ts';
 import { bucketOf, type Handler, type S3Context } from '../context.ts';
-import { header } from '../headers.ts';
 import { sendEmpty, sendXmlDocument } from '../respond.ts';
 import { parseXml, xmlDate, xmlText, type XmlObject } from '../xml.ts';
 
@@ -93,8 +92,8 @@ async function requestedLocation(ctx: S3Context): Promise<string> {
 export const createBucket: Handler = async (ctx) => {
   const name = bucketOf(ctx);
   if (!isValidBucketName(name)) throw new S3Error('InvalidBucketName', undefined, { fields: { BucketName: name } });
-  const acl = header(ctx.req.headers, 'x-amz-acl');
-  if (acl !== undefined && !CANNED_ACLS.has(acl)) throw new S3Error('InvalidArgument', undefined, { fields: { ArgumentName: 'x-amz-acl', ArgumentValue: acl } });
+  const me = canonicalUserId(ctx.accountId);
+  const acl = aclFromHeaders(ctx.req.headers, me, me);
   await requestedLocation(ctx);
   const claim = await ctx.catalog.claimBucket({ name, region: ctx.region, owner: ctx.accountId, createdAt: Date.now() });
   if (!claim.claimed) {
@@ -111,7 +110,7 @@ export const createBucket: Handler = async (ctx) => {
     await ctx.engine.createBucket({
       name,
       owner: ctx.accountId,
-      acl: acl === undefined || acl === 'private' ? undefined : cannedGrants(acl, canonicalUserId(ctx.accountId)),
+      acl: acl?.length === 1 && acl[0].permission === 'FULL_CONTROL' && acl[0].grantee.type === 'CanonicalUser' && acl[0].grantee.id === me ? undefined : acl,
     });
   } catch (err) {
     await ctx.catalog.releaseBucket(name, ctx.region);

@@ -2,11 +2,12 @@ import { S3Error } from '../../core/errors.ts';
 import { parseChecksumAlgorithm, type ChecksumAlgorithm } from '../../storage/checksum.ts';
 import type { ContentHeaders, ObjectVersion } from '../../storage/types.ts';
 import { writePrecondition } from '../conditions.ts';
-import { bucketOf, keyOf, type Handler, type S3Context } from '../context.ts';
+import { bucketOf, existingBucket, keyOf, type Handler, type S3Context } from '../context.ts';
 import { openCopySource } from '../copy-source.ts';
 import { contentHeadersFrom, header, quoteEtag, storageClassFrom, userMetadataFrom } from '../headers.ts';
 import { sendXmlDocument } from '../respond.ts';
 import { xmlDate, type XmlObject } from '../xml.ts';
+import { writeAttributes } from './object.ts';
 
 type Directive = 'COPY' | 'REPLACE';
 
@@ -35,7 +36,9 @@ export const copyObject: Handler = async (ctx) => {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
   const metadataDirective = directive(ctx, 'metadata');
-  directive(ctx, 'tagging');
+  const taggingDirective = directive(ctx, 'tagging');
+  // S3 never copies an ACL: the copy gets the one the request names, else private.
+  const { tags: requestedTags, acl } = writeAttributes(ctx, { tags: taggingDirective === 'REPLACE' });
   const storageClass = storageClassFrom(headers);
   const requestedAlgorithm = header(headers, 'x-amz-checksum-algorithm');
   let algorithm: ChecksumAlgorithm | undefined;
@@ -45,13 +48,14 @@ export const copyObject: Handler = async (ctx) => {
   }
   const replaced = metadataDirective === 'REPLACE' ? { userMetadata: userMetadataFrom(headers), ...contentHeadersFrom(headers) } : undefined;
   const precondition = writePrecondition(headers);
-  const destination = ctx.engine.getBucket(bucket);
-  if (!destination) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: bucket } });
+  existingBucket(ctx);
 
   const source = openCopySource(ctx);
   const src = source.version;
   try {
-    const sameObject = src.bucket === bucket && src.key === key;
+    // Copying a named older version onto its own key restores it; copying the current one
+    // onto itself must change something.
+    const sameObject = src.bucket === bucket && src.key === key && source.requestedVersionId === undefined;
     if (sameObject && !replaced && storageClass === undefined && algorithm === undefined) {
       throw new S3Error(
         'InvalidRequest',
@@ -72,7 +76,8 @@ export const copyObject: Handler = async (ctx) => {
       ...(replaced ?? { userMetadata: src.userMetadata, ...contentHeadersOf(src) }),
       storageClass: storageClass ?? 'STANDARD',
       owner: ctx.accountId,
-      tags: src.tags,
+      tags: taggingDirective === 'REPLACE' ? requestedTags : src.tags,
+      acl,
       precondition,
     });
     const result: XmlObject = { ETag: quoteEtag(version.etag), LastModified: xmlDate(version.lastModified) };

@@ -18,7 +18,7 @@ import { sendEmpty, sendXmlDocument } from '../respond.ts';
 import { parseXml, xmlDate, xmlText, type XmlObject } from '../xml.ts';
 import { ownerXml } from './bucket.ts';
 import { encoderFor, maxKeysParam } from './list.ts';
-import { objectBody, parsePartNumber } from './object.ts';
+import { objectBody, parsePartNumber, writeAttributes } from './object.ts';
 
 /** `x-amz-checksum-algorithm` and `x-amz-checksum-type` of CreateMultipartUpload. */
 function uploadChecksum(ctx: S3Context): UploadChecksum | undefined {
@@ -62,7 +62,10 @@ function checksumHeaders(checksum: UploadChecksum | undefined): Record<string, s
 export const createMultipartUpload: Handler = async (ctx) => {
   const { headers } = ctx.req;
   const checksum = uploadChecksum(ctx);
+  const { tags, acl } = writeAttributes(ctx);
   const upload = await ctx.engine.createMultipartUpload({
+    tags,
+    acl,
     bucket: bucketOf(ctx),
     key: keyOf(ctx),
     owner: ctx.accountId,
@@ -157,7 +160,14 @@ function completedParts(doc: XmlObject | ''): CompletedPart[] {
 }
 
 /** A whole-object checksum sent as a header with CompleteMultipartUpload. */
-function expectedObjectChecksum(ctx: S3Context): { algorithm: ChecksumAlgorithm; value: string } | undefined {
+function expectedObjectChecksum(
+  ctx: S3Context,
+): { algorithm: ChecksumAlgorithm; value: string; type?: UploadChecksum['type'] } | undefined {
+  const rawType = header(ctx.req.headers, 'x-amz-checksum-type')?.toUpperCase();
+  if (rawType !== undefined && rawType !== 'COMPOSITE' && rawType !== 'FULL_OBJECT') {
+    throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
+  }
+  const type = rawType as UploadChecksum['type'] | undefined;
   for (const algorithm of CHECKSUM_ALGORITHMS) {
     const name = checksumHeaderName(algorithm);
     const value = header(ctx.req.headers, name);
@@ -166,7 +176,7 @@ function expectedObjectChecksum(ctx: S3Context): { algorithm: ChecksumAlgorithm;
     if (!isValidChecksumValue(algorithm, bare) || (count !== undefined && !/^\d+$/.test(count))) {
       throw new S3Error('InvalidRequest', `Value for ${name} header is invalid.`);
     }
-    return { algorithm, value };
+    return { algorithm, value, type };
   }
   return undefined;
 }

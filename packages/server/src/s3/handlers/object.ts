@@ -4,7 +4,10 @@ import { S3Error } from '../../core/errors.ts';
 import { isVersionIdShaped } from '../../core/ids.ts';
 import { checksumHeaderName, isValidChecksumValue, type ChecksumAlgorithm } from '../../storage/checksum.ts';
 import { MAX_PART_NUMBER } from '../../storage/multipart.ts';
-import type { ByteRange, ObjectVersion, PartRecord, PutObjectInput } from '../../storage/types.ts';
+import type { ByteRange, Grant, ObjectVersion, PartRecord, PutObjectInput, Tag } from '../../storage/types.ts';
+import { aclFromHeaders } from '../acl.ts';
+import { parseTaggingHeader } from '../tagging.ts';
+import { canonicalUserId } from './bucket.ts';
 import { checkConditions, parseRange, writePrecondition } from '../conditions.ts';
 import { bucketOf, keyOf, type Handler, type S3Context } from '../context.ts';
 import {
@@ -74,6 +77,19 @@ export function objectBody(ctx: S3Context): Pick<PutObjectInput, 'body' | 'conte
   };
 }
 
+/**
+ * The tags and ACL a write asks for in `x-amz-tagging`, `x-amz-acl` and `x-amz-grant-*`
+ * (PutObject, CreateMultipartUpload, CopyObject), validated before any byte is read.
+ */
+export function writeAttributes(ctx: S3Context, opts: { tags: boolean } = { tags: true }): { tags?: Tag[]; acl?: Grant[] } {
+  const { headers } = ctx.req;
+  const tagging = opts.tags ? header(headers, 'x-amz-tagging') : undefined;
+  const tags = tagging === undefined ? undefined : parseTaggingHeader(tagging);
+  const bucketOwner = ctx.engine.getBucket(bucketOf(ctx))?.owner ?? ctx.accountId;
+  const acl = aclFromHeaders(headers, canonicalUserId(ctx.accountId), canonicalUserId(bucketOwner));
+  return { tags: tags?.length ? tags : undefined, acl };
+}
+
 export const putObject: Handler = async (ctx) => {
   const { headers } = ctx.req;
   const bucket = bucketOf(ctx);
@@ -81,6 +97,7 @@ export const putObject: Handler = async (ctx) => {
   const userMetadata = userMetadataFrom(headers);
   const storageClass = storageClassFrom(headers);
   const precondition = writePrecondition(headers);
+  const { tags, acl } = writeAttributes(ctx);
   const version = await ctx.engine.putObject({
     bucket,
     key,
@@ -90,6 +107,8 @@ export const putObject: Handler = async (ctx) => {
     storageClass,
     owner: ctx.accountId,
     precondition,
+    tags,
+    acl,
   });
   const out: Record<string, string> = { etag: quoteEtag(version.etag) };
   if (version.versionId !== 'null') out['x-amz-version-id'] = version.versionId;

@@ -5,7 +5,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { BucketRecord, Grant, MetaStore, ObjectVersion } from '../types.ts';
+import { S3Error } from '../../core/errors.ts';
+import type {
+  BucketRecord,
+  Grant,
+  ListUploadsResult,
+  MetaStore,
+  ObjectVersion,
+  PartRecord,
+  UploadRecord,
+} from '../types.ts';
 import { byteOrder, s3Error } from './helpers.ts';
 
 export interface MetaStoreFixture {
@@ -199,6 +208,114 @@ const versionIdArb = fc.string({
 });
 
 // ---------------------------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------------------------
+// Multipart uploads.
+
+function uploadRecord(bucket: string, key: string, uploadId: string, patch: Partial<UploadRecord> = {}): UploadRecord {
+  return {
+    bucket,
+    key,
+    uploadId,
+    initiated: 1_600_000_000_000,
+    owner: 'owner-1',
+    storageClass: 'STANDARD',
+    userMetadata: {},
+    ...patch,
+  };
+}
+
+/** A part whose bytes are in blob `blob` (none: an empty part). */
+function partRecord(partNumber: number, blob: string | undefined, patch: Partial<PartRecord> = {}): PartRecord {
+  return {
+    partNumber,
+    size: blob === undefined ? 0 : 100 + partNumber,
+    etag: `etag-${partNumber}-${blob ?? 'empty'}`,
+    lastModified: 1_600_000_000_000 + partNumber,
+    blob,
+    ...patch,
+  };
+}
+
+interface CompleteOptions {
+  /** The manifest id of the new version. */
+  manifest: string;
+  /** Part numbers the object is made of; all stored parts when absent. */
+  use?: number[];
+  versionId?: string;
+  lastModified?: number;
+  /** Called with what `assemble` was given. */
+  seen?: (upload: UploadRecord, parts: PartRecord[]) => void;
+  precondition?: (current: ObjectVersion | undefined) => void;
+}
+
+/** Completes an upload into a version made of the chosen parts. */
+function complete(store: MetaStore, upload: UploadRecord, opts: CompleteOptions) {
+  return store.completeUpload({
+    bucket: upload.bucket,
+    key: upload.key,
+    uploadId: upload.uploadId,
+    precondition: opts.precondition,
+    assemble(current, parts) {
+      opts.seen?.(current, parts);
+      const used = opts.use ? parts.filter((p) => opts.use!.includes(p.partNumber)) : parts;
+      const version = objectVersion(current.bucket, current.key, {
+        versionId: opts.versionId ?? 'null',
+        lastModified: opts.lastModified ?? current.initiated,
+        size: used.reduce((n, p) => n + p.size, 0),
+        etag: `multipart-${used.length}`,
+        partsCount: used.length,
+        data: { kind: 'parts', id: opts.manifest },
+      });
+      return { version, parts: used };
+    },
+  });
+}
+
+/** Every part of an upload, read through listParts. */
+function partsOf(store: MetaStore, uploadId: string): PartRecord[] {
+  const r = store.listParts(uploadId, 0, 10_000);
+  assert.equal(r.isTruncated, false);
+  return r.parts;
+}
+
+/** Uploads and common prefixes of a listing, merged back into listing order. */
+type UploadItem = { kind: 'upload'; key: string; uploadId: string } | { kind: 'prefix'; prefix: string };
+
+function uploadItemKey(it: UploadItem): string {
+  return it.kind === 'prefix' ? it.prefix : it.key;
+}
+
+function uploadItemOrder(a: UploadItem, b: UploadItem): number {
+  return (
+    byteOrder(uploadItemKey(a), uploadItemKey(b)) ||
+    byteOrder(a.kind === 'upload' ? a.uploadId : '', b.kind === 'upload' ? b.uploadId : '')
+  );
+}
+
+function modelUploadItems(
+  uploads: readonly { key: string; uploadId: string }[],
+  prefix: string,
+  delimiter: string | undefined,
+): UploadItem[] {
+  const prefixes = new Set<string>();
+  const items: UploadItem[] = [];
+  for (const u of uploads) {
+    if (!u.key.startsWith(prefix)) continue;
+    const cp = commonPrefix(u.key, prefix, delimiter);
+    if (cp === undefined) items.push({ kind: 'upload', key: u.key, uploadId: u.uploadId });
+    else prefixes.add(cp);
+  }
+  for (const p of prefixes) items.push({ kind: 'prefix', prefix: p });
+  return items.sort(uploadItemOrder);
+}
+
+function listedUploadItems(r: ListUploadsResult): UploadItem[] {
+  return [
+    ...r.uploads.map((u): UploadItem => ({ kind: 'upload', key: u.key, uploadId: u.uploadId })),
+    ...r.commonPrefixes.map((p): UploadItem => ({ kind: 'prefix', prefix: p })),
+  ].sort(uploadItemOrder);
+}
 
 export function metaStoreContract(name: string, make: () => Promise<MetaStoreFixture>): void {
   async function withStore(fn: (f: MetaStoreFixture) => Promise<void>): Promise<void> {
@@ -1210,6 +1327,768 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
           await f.cleanup();
         }
       });
+    });
+
+    describe('multipart uploads', { concurrency: true }, () => {
+      it('createUpload into a missing bucket is NoSuchBucket and stores nothing', () =>
+        withStore(async ({ store }) => {
+          await assert.rejects(store.createUpload(uploadRecord('nope', 'k', 'u1')), s3Error('NoSuchBucket'));
+          assert.equal(store.getUpload('nope', 'k', 'u1'), undefined);
+          await store.createBucket(bucketRecord('nope'));
+          assert.equal(store.getUpload('nope', 'k', 'u1'), undefined);
+          assert.deepEqual(store.listUploads({ bucket: 'nope', prefix: '', maxUploads: 10 }).uploads, []);
+        }));
+
+      it('getUpload reads an upload back by bucket, key and id, and nothing else', () =>
+        withBucket(async (store) => {
+          await store.createBucket(bucketRecord('other'));
+          const u = uploadRecord('b', 'dir/k', 'u1', {
+            contentType: 'text/plain',
+            cacheControl: 'no-cache',
+            userMetadata: { color: 'blue' },
+            checksum: { algorithm: 'CRC32C', type: 'COMPOSITE' },
+            tags: [{ key: 't', value: 'v' }],
+            acl: PUBLIC_READ,
+            storageClass: 'STANDARD_IA',
+          });
+          await store.createUpload(u);
+          assert.deepEqual(store.getUpload('b', 'dir/k', 'u1'), u);
+          assert.equal(store.getUpload('b', 'dir/k', 'u2'), undefined);
+          assert.equal(store.getUpload('b', 'dir/k2', 'u1'), undefined);
+          assert.equal(store.getUpload('b', 'dir', 'u1'), undefined);
+          assert.equal(store.getUpload('other', 'dir/k', 'u1'), undefined);
+          assert.equal(store.getVersion('b', 'dir/k'), undefined, 'an upload is not a version');
+          assert.deepEqual(store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects, []);
+          assert.equal((await store.deleteBucket('other')).status, 'deleted');
+        }));
+
+      it('putPart adds and replaces parts, reports the replaced blob freed and keeps blob references right', () =>
+        withBucket(async (store) => {
+          await store.createUpload(uploadRecord('b', 'k', 'u1'));
+          assert.deepEqual(await store.putPart('b', 'k', 'u1', partRecord(1, 'blob-a')), { freed: [] });
+          assert.deepEqual(await store.putPart('b', 'k', 'u1', partRecord(2, 'blob-x')), { freed: [] });
+          assert.equal(store.isBlobReferenced('blob-a'), true);
+          const replacement = partRecord(1, 'blob-b', { size: 5 });
+          assert.deepEqual(await store.putPart('b', 'k', 'u1', replacement), { freed: ['blob-a'] });
+          assert.equal(store.isBlobReferenced('blob-a'), false);
+          assert.equal(store.isBlobReferenced('blob-b'), true);
+          assert.equal(store.isBlobReferenced('blob-x'), true, 'other parts keep theirs');
+          assert.deepEqual(partsOf(store, 'u1'), [replacement, partRecord(2, 'blob-x')]);
+          // An empty part has no blob: replacing with one frees, replacing one frees nothing.
+          assert.deepEqual(await store.putPart('b', 'k', 'u1', partRecord(1, undefined)), { freed: ['blob-b'] });
+          assert.equal(store.isBlobReferenced('blob-b'), false);
+          assert.deepEqual(await store.putPart('b', 'k', 'u1', partRecord(1, 'blob-c')), { freed: [] });
+          assert.equal(store.isBlobReferenced('blob-c'), true);
+          assert.deepEqual(partsOf(store, 'u1'), [partRecord(1, 'blob-c'), partRecord(2, 'blob-x')]);
+        }));
+
+      it('putPart of the same part again (a replayed write) frees nothing and keeps its blob', () =>
+        withBucket(async (store) => {
+          await store.createUpload(uploadRecord('b', 'k', 'u1'));
+          await store.putPart('b', 'k', 'u1', partRecord(1, 'blob-1'));
+          assert.deepEqual(await store.putPart('b', 'k', 'u1', partRecord(1, 'blob-1')), { freed: [] });
+          assert.equal(store.isBlobReferenced('blob-1'), true);
+        }));
+
+      it('listParts with maxParts 0 is an empty page that is not truncated', () =>
+        withBucket(async (store) => {
+          await store.createUpload(uploadRecord('b', 'k', 'u1'));
+          await store.putPart('b', 'k', 'u1', partRecord(1, 'blob-1'));
+          assert.deepEqual(store.listParts('u1', 0, 0), { parts: [], isTruncated: false });
+        }));
+
+      it('putPart to a missing, aborted or completed upload is NoSuchUpload and references nothing', () =>
+        withBucket(async (store) => {
+          await assert.rejects(
+            store.putPart('b', 'k', 'never', partRecord(1, 'blob-1')),
+            (err) =>
+              s3Error('NoSuchUpload')(err) && (err as { fields: Record<string, string> }).fields.UploadId === 'never',
+          );
+          await store.createUpload(uploadRecord('b', 'k', 'u1'));
+          await assert.rejects(store.putPart('b', 'other-key', 'u1', partRecord(1, 'blob-1')), s3Error('NoSuchUpload'));
+          await store.abortUpload('b', 'k', 'u1');
+          await assert.rejects(store.putPart('b', 'k', 'u1', partRecord(1, 'blob-2')), s3Error('NoSuchUpload'));
+          await store.createUpload(uploadRecord('b', 'k', 'u2'));
+          await store.putPart('b', 'k', 'u2', partRecord(1, 'blob-3'));
+          await complete(store, uploadRecord('b', 'k', 'u2'), { manifest: 'm-2' });
+          await assert.rejects(store.putPart('b', 'k', 'u2', partRecord(2, 'blob-4')), s3Error('NoSuchUpload'));
+          await assert.rejects(store.putPart('b', 'k', 'u2', partRecord(1, 'blob-5')), s3Error('NoSuchUpload'));
+          for (const blob of ['blob-1', 'blob-2', 'blob-4', 'blob-5'])
+            assert.equal(store.isBlobReferenced(blob), false, blob);
+          assert.equal(store.isBlobReferenced('blob-3'), true, 'the completed object keeps its part');
+          assert.deepEqual(store.getManifest('m-2'), [partRecord(1, 'blob-3')]);
+          assert.deepEqual(partsOf(store, 'u1'), []);
+          assert.deepEqual(partsOf(store, 'u2'), []);
+        }));
+
+      it('listParts pages by part number with `after` and maxParts', () =>
+        withBucket(async (store) => {
+          await store.createUpload(uploadRecord('b', 'k', 'u1'));
+          await store.createUpload(uploadRecord('b', 'k', 'u10'));
+          for (const n of [8, 1, 10_000, 3, 2, 5]) await store.putPart('b', 'k', 'u1', partRecord(n, `p${n}`));
+          await store.putPart('b', 'k', 'u10', partRecord(4, 'other'));
+          const page = (after: number, max: number) => {
+            const r = store.listParts('u1', after, max);
+            return { numbers: r.parts.map((p) => p.partNumber), isTruncated: r.isTruncated };
+          };
+          assert.deepEqual(page(0, 1000), { numbers: [1, 2, 3, 5, 8, 10_000], isTruncated: false });
+          assert.deepEqual(page(0, 2), { numbers: [1, 2], isTruncated: true });
+          assert.deepEqual(page(2, 2), { numbers: [3, 5], isTruncated: true });
+          assert.deepEqual(page(5, 2), { numbers: [8, 10_000], isTruncated: false }, 'exactly the rest: not truncated');
+          assert.deepEqual(page(4, 1), { numbers: [5], isTruncated: true }, '`after` need not be a stored part');
+          assert.deepEqual(page(10_000, 5), { numbers: [], isTruncated: false });
+          assert.deepEqual(store.listParts('u1', 7, 1).parts, [partRecord(8, 'p8')]);
+          assert.deepEqual(page(0, 6), { numbers: [1, 2, 3, 5, 8, 10_000], isTruncated: false });
+          assert.deepEqual(page(0, 5), { numbers: [1, 2, 3, 5, 8], isTruncated: true });
+          assert.deepEqual(store.listParts('u10', 0, 10).parts, [partRecord(4, 'other')], 'uploads do not share parts');
+          assert.deepEqual(store.listParts('missing', 0, 10), { parts: [], isTruncated: false });
+        }));
+
+      describe('listUploads', { concurrency: true }, () => {
+        /** Created out of order on purpose. */
+        const UPLOADS: [string, string][] = [
+          ['photos/2024/b.jpg', 'u5'],
+          ['a', 'u9'],
+          ['photos/2024/a.jpg', 'u2'],
+          ['a', 'u1'],
+          ['b', 'u3'],
+          ['a/x', 'u4'],
+          ['photos/2025/c.jpg', 'u6'],
+          ['a', 'u10'],
+          ['photos/readme', 'u7'],
+          ['b\u0000', 'u8'],
+        ];
+        /** Key order (UTF-8 bytes), then upload id order. */
+        const SORTED = [...UPLOADS].sort(([k1, u1], [k2, u2]) => byteOrder(k1, k2) || byteOrder(u1, u2));
+
+        async function withUploads(fn: (store: MetaStore) => void): Promise<void> {
+          await withBucket(async (store) => {
+            await store.createBucket(bucketRecord('b2'));
+            await store.createUpload(uploadRecord('b2', 'a', 'other-bucket'));
+            for (const [key, id] of UPLOADS) await store.createUpload(uploadRecord('b', key, id));
+            fn(store);
+          });
+        }
+        const pairs = (r: ListUploadsResult) => r.uploads.map((u) => [u.key, u.uploadId]);
+
+        it('lists by key, then upload id, with the records as created', () =>
+          withUploads((store) => {
+            const r = store.listUploads({ bucket: 'b', prefix: '', maxUploads: 1000 });
+            assert.deepEqual(pairs(r), SORTED);
+            assert.deepEqual(SORTED.slice(0, 4), [
+              ['a', 'u1'],
+              ['a', 'u10'],
+              ['a', 'u9'],
+              ['a/x', 'u4'],
+            ]);
+            assert.deepEqual(r.uploads[0], uploadRecord('b', 'a', 'u1'));
+            assert.equal(r.isTruncated, false);
+            assert.equal(r.nextKeyMarker, undefined);
+            assert.equal(r.nextUploadIdMarker, undefined);
+            assert.deepEqual(r.commonPrefixes, []);
+          }));
+
+        it('filters by prefix', () =>
+          withUploads((store) => {
+            assert.deepEqual(pairs(store.listUploads({ bucket: 'b', prefix: 'photos/2024/', maxUploads: 1000 })), [
+              ['photos/2024/a.jpg', 'u2'],
+              ['photos/2024/b.jpg', 'u5'],
+            ]);
+            assert.deepEqual(
+              pairs(store.listUploads({ bucket: 'b', prefix: 'a', maxUploads: 1000 })),
+              SORTED.filter(([k]) => k.startsWith('a')),
+            );
+            assert.deepEqual(pairs(store.listUploads({ bucket: 'b', prefix: 'zzz', maxUploads: 1000 })), []);
+          }));
+
+        it('rolls keys up into common prefixes at the delimiter', () =>
+          withUploads((store) => {
+            const top = store.listUploads({ bucket: 'b', prefix: '', delimiter: '/', maxUploads: 1000 });
+            assert.deepEqual(pairs(top), [
+              ['a', 'u1'],
+              ['a', 'u10'],
+              ['a', 'u9'],
+              ['b', 'u3'],
+              ['b\u0000', 'u8'],
+            ]);
+            assert.deepEqual(top.commonPrefixes, ['a/', 'photos/']);
+            const photos = store.listUploads({ bucket: 'b', prefix: 'photos/', delimiter: '/', maxUploads: 1000 });
+            assert.deepEqual(pairs(photos), [['photos/readme', 'u7']]);
+            assert.deepEqual(photos.commonPrefixes, ['photos/2024/', 'photos/2025/']);
+          }));
+
+        it('a key marker alone starts after every upload of that key', () =>
+          withUploads((store) => {
+            assert.deepEqual(
+              pairs(store.listUploads({ bucket: 'b', prefix: '', keyMarker: 'a', maxUploads: 1000 })),
+              SORTED.filter(([k]) => byteOrder(k, 'a') > 0),
+            );
+            assert.deepEqual(
+              pairs(store.listUploads({ bucket: 'b', prefix: '', keyMarker: 'photos/2024/a.jpg', maxUploads: 1000 })),
+              SORTED.filter(([k]) => byteOrder(k, 'photos/2024/a.jpg') > 0),
+            );
+            // A marker that is not a key with uploads works too.
+            assert.deepEqual(
+              pairs(store.listUploads({ bucket: 'b', prefix: '', keyMarker: 'ab', maxUploads: 1000 })),
+              SORTED.filter(([k]) => byteOrder(k, 'ab') > 0),
+            );
+            const rolled = store.listUploads({
+              bucket: 'b',
+              prefix: '',
+              delimiter: '/',
+              keyMarker: 'a/',
+              maxUploads: 1000,
+            });
+            assert.deepEqual(rolled.commonPrefixes, ['photos/'], 'a prefix at or before the marker is not repeated');
+            // A marker outside the prefix: before it lists everything, past it lists nothing.
+            assert.deepEqual(
+              pairs(store.listUploads({ bucket: 'b', prefix: 'photos/', keyMarker: 'b', maxUploads: 1000 })),
+              SORTED.filter(([k]) => k.startsWith('photos/')),
+            );
+            assert.deepEqual(
+              pairs(
+                store.listUploads({ bucket: 'b', prefix: 'a', keyMarker: 'b', uploadIdMarker: 'u3', maxUploads: 1000 }),
+              ),
+              [],
+            );
+            assert.deepEqual(
+              pairs(store.listUploads({ bucket: 'b', prefix: 'a', keyMarker: 'zz', maxUploads: 1000 })),
+              [],
+            );
+          }));
+
+        it('a key and upload-id marker continues after that upload of that key', () =>
+          withUploads((store) => {
+            const after = (keyMarker: string, uploadIdMarker: string) =>
+              pairs(store.listUploads({ bucket: 'b', prefix: '', keyMarker, uploadIdMarker, maxUploads: 1000 }));
+            assert.deepEqual(after('a', 'u1'), SORTED.slice(1));
+            assert.deepEqual(after('a', 'u10'), SORTED.slice(2));
+            assert.deepEqual(after('a', 'u9'), SORTED.slice(3));
+            assert.deepEqual(after('a', 'u2'), SORTED.slice(2), 'an id marker that is not an upload: ids above it');
+          }));
+
+        it('truncates at maxUploads, counting common prefixes, and names the next markers', () =>
+          withUploads((store) => {
+            const p1 = store.listUploads({ bucket: 'b', prefix: '', maxUploads: 2 });
+            assert.deepEqual(pairs(p1), SORTED.slice(0, 2));
+            assert.equal(p1.isTruncated, true);
+            assert.equal(p1.nextKeyMarker, 'a');
+            assert.equal(p1.nextUploadIdMarker, 'u10');
+            const p2 = store.listUploads({
+              bucket: 'b',
+              prefix: '',
+              keyMarker: p1.nextKeyMarker,
+              uploadIdMarker: p1.nextUploadIdMarker,
+              maxUploads: 2,
+            });
+            assert.deepEqual(pairs(p2), SORTED.slice(2, 4));
+
+            const d1 = store.listUploads({ bucket: 'b', prefix: '', delimiter: '/', maxUploads: 4 });
+            assert.deepEqual(pairs(d1), SORTED.slice(0, 3));
+            assert.deepEqual(d1.commonPrefixes, ['a/']);
+            assert.equal(d1.isTruncated, true);
+            assert.equal(d1.nextKeyMarker, 'a/');
+            assert.equal(d1.nextUploadIdMarker, undefined, 'a common prefix has no upload id');
+            const d2 = store.listUploads({ bucket: 'b', prefix: '', delimiter: '/', keyMarker: 'a/', maxUploads: 4 });
+            assert.deepEqual(pairs(d2), [
+              ['b', 'u3'],
+              ['b\u0000', 'u8'],
+            ]);
+            assert.deepEqual(d2.commonPrefixes, ['photos/']);
+            assert.equal(d2.isTruncated, false, 'exactly the rest: not truncated');
+            assert.equal(d2.nextKeyMarker, undefined);
+
+            const none = store.listUploads({ bucket: 'b', prefix: '', maxUploads: 0 });
+            assert.deepEqual(
+              [none.uploads, none.commonPrefixes, none.isTruncated, none.nextKeyMarker, none.nextUploadIdMarker],
+              [[], [], false, undefined, undefined],
+              'maxUploads 0 answers an empty, untruncated page',
+            );
+          }));
+
+        it('property: paging with the returned markers yields exactly the full sorted listing', async () => {
+          const f = await make();
+          let run = 0;
+          try {
+            await fc.assert(
+              fc.asyncProperty(
+                fc
+                  .uniqueArray(fc.tuple(keyArb, versionIdArb), {
+                    maxLength: 20,
+                    selector: ([k, u]) => `${k}\u0000${u}`,
+                  })
+                  .chain((uploads) =>
+                    fc.record({
+                      uploads: fc.constant(uploads),
+                      prefix: prefixArb(uploads.map(([k]) => k)),
+                      delimiter: delimiterArb,
+                      pageSize: fc.integer({ min: 1, max: 5 }),
+                    }),
+                  ),
+                async ({ uploads, prefix, delimiter, pageSize }) => {
+                  const bucket = `u${++run}`;
+                  await f.store.createBucket(bucketRecord(bucket));
+                  await Promise.all(uploads.map(([key, id]) => f.store.createUpload(uploadRecord(bucket, key, id))));
+                  const expected = modelUploadItems(
+                    uploads.map(([key, uploadId]) => ({ key, uploadId })),
+                    prefix,
+                    delimiter,
+                  );
+                  assert.deepEqual(
+                    listedUploadItems(f.store.listUploads({ bucket, prefix, delimiter, maxUploads: 100_000 })),
+                    expected,
+                  );
+                  const seen: UploadItem[] = [];
+                  let keyMarker: string | undefined;
+                  let uploadIdMarker: string | undefined;
+                  for (let pages = 0; ; pages++) {
+                    assert.ok(pages <= expected.length + 1, 'paging does not terminate');
+                    const r = f.store.listUploads({
+                      bucket,
+                      prefix,
+                      delimiter,
+                      keyMarker,
+                      uploadIdMarker,
+                      maxUploads: pageSize,
+                    });
+                    const items = listedUploadItems(r);
+                    assert.deepEqual(items, expected.slice(seen.length, seen.length + pageSize));
+                    seen.push(...items);
+                    assert.equal(r.isTruncated, seen.length < expected.length);
+                    if (!r.isTruncated) {
+                      assert.equal(r.nextKeyMarker, undefined);
+                      assert.equal(r.nextUploadIdMarker, undefined);
+                      break;
+                    }
+                    const last = items[items.length - 1];
+                    assert.equal(r.nextKeyMarker, uploadItemKey(last));
+                    assert.equal(r.nextUploadIdMarker, last.kind === 'upload' ? last.uploadId : undefined);
+                    keyMarker = r.nextKeyMarker;
+                    uploadIdMarker = r.nextUploadIdMarker;
+                  }
+                  assert.deepEqual(seen, expected);
+                },
+              ),
+              { numRuns: 100 },
+            );
+          } finally {
+            await f.cleanup();
+          }
+        });
+      });
+
+      it('abortUpload removes the upload and its parts and frees every part blob', () =>
+        withBucket(async (store) => {
+          await store.createUpload(uploadRecord('b', 'k', 'u1'));
+          await store.createUpload(uploadRecord('b', 'k', 'u2'));
+          await store.putPart('b', 'k', 'u1', partRecord(1, 'p1'));
+          await store.putPart('b', 'k', 'u1', partRecord(2, 'p2'));
+          await store.putPart('b', 'k', 'u1', partRecord(3, undefined));
+          await store.putPart('b', 'k', 'u2', partRecord(1, 'q1'));
+          await assert.rejects(store.abortUpload('b', 'other', 'u1'), s3Error('NoSuchUpload'));
+          const { freed } = await store.abortUpload('b', 'k', 'u1');
+          assert.deepEqual([...freed].sort(), ['p1', 'p2']);
+          assert.equal(store.isBlobReferenced('p1'), false);
+          assert.equal(store.isBlobReferenced('p2'), false);
+          assert.equal(store.getUpload('b', 'k', 'u1'), undefined);
+          assert.deepEqual(partsOf(store, 'u1'), []);
+          assert.deepEqual(
+            store.listUploads({ bucket: 'b', prefix: '', maxUploads: 10 }).uploads.map((u) => u.uploadId),
+            ['u2'],
+          );
+          assert.equal(store.isBlobReferenced('q1'), true, 'another upload keeps its parts');
+          assert.deepEqual(partsOf(store, 'u2'), [partRecord(1, 'q1')]);
+          await assert.rejects(store.abortUpload('b', 'k', 'u1'), s3Error('NoSuchUpload'));
+        }));
+
+      it('completeUpload turns the upload into the current version; used parts stay referenced by the manifest', () =>
+        withBucket(async (store) => {
+          const upload = uploadRecord('b', 'k', 'u1', { contentType: 'image/png' });
+          await store.createUpload(upload);
+          await store.createUpload(uploadRecord('b', 'k', 'u2'));
+          await store.putPart('b', 'k', 'u2', partRecord(1, 'other'));
+          for (const n of [3, 1, 4, 2]) await store.putPart('b', 'k', 'u1', partRecord(n, `p${n}`));
+          let seen: { upload: UploadRecord; parts: PartRecord[] } | undefined;
+          const result = await complete(store, upload, {
+            manifest: 'm1',
+            use: [1, 2, 4],
+            seen: (u, parts) => (seen = { upload: u, parts }),
+          });
+          assert.deepEqual(seen, { upload, parts: [1, 2, 3, 4].map((n) => partRecord(n, `p${n}`)) });
+          const used = [1, 2, 4].map((n) => partRecord(n, `p${n}`));
+          assert.deepEqual(result.freed, ['p3']);
+          assert.deepEqual(result.removed, []);
+          assert.equal(result.version.data.kind, 'parts');
+          assert.deepEqual(store.getVersion('b', 'k'), result.version);
+          assert.deepEqual(store.getVersion('b', 'k', 'null'), result.version);
+          assert.deepEqual(store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects, [result.version]);
+          assert.deepEqual(store.getManifest('m1'), used);
+          for (const n of [1, 2, 4]) assert.equal(store.isBlobReferenced(`p${n}`), true, `p${n}`);
+          assert.equal(store.isBlobReferenced('p3'), false);
+          assert.equal(store.getUpload('b', 'k', 'u1'), undefined);
+          assert.deepEqual(partsOf(store, 'u1'), []);
+          assert.deepEqual(
+            store.listUploads({ bucket: 'b', prefix: '', maxUploads: 10 }).uploads.map((u) => u.uploadId),
+            ['u2'],
+          );
+          assert.deepEqual(partsOf(store, 'u2'), [partRecord(1, 'other')]);
+          assert.equal(store.isBlobReferenced('other'), true);
+        }));
+
+      it('an assemble that throws leaves the upload, its parts and references untouched', () =>
+        withBucket(async (store) => {
+          const upload = uploadRecord('b', 'k', 'u1');
+          await store.createUpload(upload);
+          await store.putPart('b', 'k', 'u1', partRecord(1, 'p1'));
+          await store.putPart('b', 'k', 'u1', partRecord(2, 'p2'));
+          const boom = new Error('InvalidPart, say');
+          await assert.rejects(
+            store.completeUpload({
+              bucket: 'b',
+              key: 'k',
+              uploadId: 'u1',
+              assemble: () => {
+                throw boom;
+              },
+            }),
+            (err) => err === boom,
+          );
+          assert.deepEqual(store.getUpload('b', 'k', 'u1'), upload);
+          assert.deepEqual(partsOf(store, 'u1'), [partRecord(1, 'p1'), partRecord(2, 'p2')]);
+          assert.equal(store.isBlobReferenced('p1'), true);
+          assert.equal(store.isBlobReferenced('p2'), true);
+          assert.equal(store.getVersion('b', 'k'), undefined);
+          // And it can still be completed.
+          const { version } = await complete(store, upload, { manifest: 'm1' });
+          assert.deepEqual(store.getVersion('b', 'k'), version);
+        }));
+
+      it('completing twice: the second is NoSuchUpload and never assembles', () =>
+        withBucket(async (store) => {
+          const upload = uploadRecord('b', 'k', 'u1');
+          await store.createUpload(upload);
+          await store.putPart('b', 'k', 'u1', partRecord(1, 'p1'));
+          const first = await complete(store, upload, { manifest: 'm1' });
+          let called = false;
+          await assert.rejects(
+            complete(store, upload, { manifest: 'm2', seen: () => (called = true) }),
+            s3Error('NoSuchUpload'),
+          );
+          assert.equal(called, false);
+          assert.equal(store.getManifest('m2'), undefined);
+          assert.deepEqual(store.getManifest('m1'), [partRecord(1, 'p1')]);
+          assert.deepEqual(store.getVersion('b', 'k'), first.version);
+          assert.equal(store.isBlobReferenced('p1'), true);
+        }));
+
+      it('of two concurrent completions exactly one succeeds', () =>
+        withBucket(async (store) => {
+          await store.updateBucket('b', { versioning: 'Enabled' });
+          const upload = uploadRecord('b', 'k', 'u1');
+          await store.createUpload(upload);
+          await store.putPart('b', 'k', 'u1', partRecord(1, 'p1'));
+          await store.putPart('b', 'k', 'u1', partRecord(2, 'p2'));
+          const results = await Promise.allSettled([
+            complete(store, upload, { manifest: 'm1', versionId: 'v1', use: [1] }),
+            complete(store, upload, { manifest: 'm2', versionId: 'v2', use: [2] }),
+          ]);
+          const ok = results.filter((r) => r.status === 'fulfilled');
+          const failed = results.filter((r) => r.status === 'rejected');
+          assert.equal(ok.length, 1);
+          assert.equal(failed.length, 1);
+          assert.ok(s3Error('NoSuchUpload')(failed[0].reason));
+          const winner = ok[0].value;
+          assert.deepEqual(stackOf(store, 'b', 'k'), [winner.version]);
+          const [won, lost] = winner.version.versionId === 'v1' ? ['m1', 'm2'] : ['m2', 'm1'];
+          assert.equal(store.getManifest(lost), undefined);
+          assert.equal(store.getManifest(won)?.length, 1);
+          const keptBlob = store.getManifest(won)![0].blob!;
+          assert.deepEqual(winner.freed, [keptBlob === 'p1' ? 'p2' : 'p1']);
+          assert.equal(store.isBlobReferenced(keptBlob), true);
+          assert.equal(store.isBlobReferenced(winner.freed[0]), false);
+        }));
+
+      it('a precondition sees the current version, and throwing aborts the completion', () =>
+        withBucket(async (store) => {
+          const existing = objectVersion('b', 'k', { etag: 'existing', size: 9, data: { kind: 'blob', id: 'old' } });
+          await store.putVersion({ version: existing });
+          const upload = uploadRecord('b', 'k', 'u1');
+          await store.createUpload(upload);
+          await store.putPart('b', 'k', 'u1', partRecord(1, 'p1'));
+          await store.putPart('b', 'k', 'u1', partRecord(2, 'p2'));
+          let current: ObjectVersion | undefined;
+          await assert.rejects(
+            complete(store, upload, {
+              manifest: 'm1',
+              use: [1],
+              precondition: (c) => {
+                current = c;
+                throw new S3Error('PreconditionFailed');
+              },
+            }),
+            s3Error('PreconditionFailed'),
+          );
+          assert.deepEqual(current, existing);
+          assert.deepEqual(store.getVersion('b', 'k'), existing);
+          assert.deepEqual(store.getUpload('b', 'k', 'u1'), upload);
+          assert.deepEqual(partsOf(store, 'u1'), [partRecord(1, 'p1'), partRecord(2, 'p2')]);
+          assert.equal(store.getManifest('m1'), undefined);
+          for (const blob of ['old', 'p1', 'p2']) assert.equal(store.isBlobReferenced(blob), true, blob);
+          // A passing precondition lets it through, replacing the null version.
+          const done = await complete(store, upload, { manifest: 'm1', use: [1], precondition: () => undefined });
+          assert.deepEqual(done.removed, [existing]);
+          assert.deepEqual([...done.freed].sort(), ['old', 'p2']);
+          assert.equal(store.isBlobReferenced('old'), false);
+        }));
+
+      it('deleting a completed version frees all its part blobs and removes its manifest', () =>
+        withBucket(async (store) => {
+          await store.updateBucket('b', { versioning: 'Enabled' });
+          const upload = uploadRecord('b', 'k', 'u1');
+          await store.createUpload(upload);
+          await store.putPart('b', 'k', 'u1', partRecord(1, 'p1'));
+          await store.putPart('b', 'k', 'u1', partRecord(2, undefined));
+          await store.putPart('b', 'k', 'u1', partRecord(3, 'p3'));
+          const { version } = await complete(store, upload, { manifest: 'm1', versionId: 'v1' });
+          const { removed, freed } = await store.deleteVersion('b', 'k', 'v1');
+          assert.deepEqual(removed, version);
+          assert.deepEqual([...freed].sort(), ['p1', 'p3']);
+          assert.equal(store.getManifest('m1'), undefined);
+          assert.equal(store.isBlobReferenced('p1'), false);
+          assert.equal(store.isBlobReferenced('p3'), false);
+          assert.equal(store.getVersion('b', 'k'), undefined);
+          assert.equal((await store.deleteBucket('b')).status, 'deleted');
+        }));
+
+      it('replacing a null multipart version frees its part blobs', () =>
+        withBucket(async (store) => {
+          const upload = uploadRecord('b', 'k', 'u1');
+          await store.createUpload(upload);
+          await store.putPart('b', 'k', 'u1', partRecord(1, 'p1'));
+          await store.putPart('b', 'k', 'u1', partRecord(2, 'p2'));
+          const { version } = await complete(store, upload, { manifest: 'm1' });
+          const next = objectVersion('b', 'k', {
+            lastModified: 1_700_000_000_000,
+            size: 9,
+            data: { kind: 'blob', id: 'new' },
+          });
+          const { removed, freed } = await store.putVersion({ version: next });
+          assert.deepEqual(removed, [version]);
+          assert.deepEqual([...freed].sort(), ['p1', 'p2']);
+          assert.equal(store.getManifest('m1'), undefined);
+          assert.equal(store.isBlobReferenced('p1'), false);
+          assert.equal(store.isBlobReferenced('new'), true);
+          // And a completion over a null multipart version frees the old parts too.
+          await store.putVersion({ version: objectVersion('b', 'k', { lastModified: 1_700_000_000_001 }) });
+          await store.createUpload(uploadRecord('b', 'k', 'u2'));
+          await store.putPart('b', 'k', 'u2', partRecord(1, 'q1'));
+          await complete(store, uploadRecord('b', 'k', 'u2'), { manifest: 'm2' });
+          await store.createUpload(uploadRecord('b', 'k', 'u3'));
+          await store.putPart('b', 'k', 'u3', partRecord(1, 'r1'));
+          const third = await complete(store, uploadRecord('b', 'k', 'u3'), { manifest: 'm3' });
+          assert.deepEqual(third.freed, ['q1']);
+          assert.equal(store.getManifest('m2'), undefined);
+          assert.deepEqual(store.getManifest('m3'), [partRecord(1, 'r1')]);
+          assert.deepEqual(stackOf(store, 'b', 'k'), [third.version]);
+        }));
+
+      it("deleteBucket aborts the bucket's uploads and reports their blobs freed", () =>
+        withBucket(async (store) => {
+          await store.createBucket(bucketRecord('b2'));
+          await store.createUpload(uploadRecord('b', 'k', 'u1'));
+          await store.createUpload(uploadRecord('b', 'dir/k', 'u2'));
+          await store.createUpload(uploadRecord('b2', 'k', 'u3'));
+          await store.putPart('b', 'k', 'u1', partRecord(1, 'p1'));
+          await store.putPart('b', 'k', 'u1', partRecord(2, 'p2'));
+          await store.putPart('b', 'dir/k', 'u2', partRecord(1, 'q1'));
+          await store.putPart('b2', 'k', 'u3', partRecord(1, 'r1'));
+          // A bucket that holds a version is not deleted, and its uploads stay.
+          await store.putVersion({ version: objectVersion('b', 'obj') });
+          assert.deepEqual(await store.deleteBucket('b'), { status: 'not-empty', freed: [] });
+          assert.equal(store.listUploads({ bucket: 'b', prefix: '', maxUploads: 10 }).uploads.length, 2);
+          assert.equal(store.isBlobReferenced('p1'), true);
+          await store.deleteVersion('b', 'obj', 'null');
+
+          const { status, freed } = await store.deleteBucket('b');
+          assert.equal(status, 'deleted');
+          assert.deepEqual([...freed].sort(), ['p1', 'p2', 'q1']);
+          for (const blob of ['p1', 'p2', 'q1']) assert.equal(store.isBlobReferenced(blob), false, blob);
+          assert.equal(store.getUpload('b', 'k', 'u1'), undefined);
+          assert.deepEqual(partsOf(store, 'u1'), []);
+          assert.deepEqual(partsOf(store, 'u2'), []);
+          // The other bucket, whose name starts with the deleted one's, keeps its upload.
+          assert.deepEqual(store.getUpload('b2', 'k', 'u3'), uploadRecord('b2', 'k', 'u3'));
+          assert.deepEqual(partsOf(store, 'u3'), [partRecord(1, 'r1')]);
+          assert.equal(store.isBlobReferenced('r1'), true);
+          // A new bucket of the same name starts with no uploads.
+          await store.createBucket(bucketRecord('b'));
+          assert.deepEqual(store.listUploads({ bucket: 'b', prefix: '', maxUploads: 10 }).uploads, []);
+        }));
+
+      it('persists uploads, parts, manifests and references across a reopen', () =>
+        withStore(async (f) => {
+          await f.store.createBucket(bucketRecord('b', { versioning: 'Enabled' }));
+          const open = uploadRecord('b', 'open', 'u1', { checksum: { algorithm: 'CRC64NVME', type: 'FULL_OBJECT' } });
+          const done = uploadRecord('b', 'done', 'u2');
+          await f.store.createUpload(open);
+          await f.store.createUpload(done);
+          await f.store.putPart(
+            'b',
+            'open',
+            'u1',
+            partRecord(1, 'o1', { checksum: { algorithm: 'CRC64NVME', value: 'AAAAAAAAAAA=' } }),
+          );
+          await f.store.putPart('b', 'done', 'u2', partRecord(1, 'd1'));
+          await f.store.putPart('b', 'done', 'u2', partRecord(2, 'd2'));
+          const { version } = await complete(f.store, done, { manifest: 'm1', versionId: 'v1' });
+
+          const store = await f.reopen();
+          assert.deepEqual(store.getUpload('b', 'open', 'u1'), open);
+          assert.equal(store.getUpload('b', 'done', 'u2'), undefined);
+          assert.deepEqual(partsOf(store, 'u1'), [
+            partRecord(1, 'o1', { checksum: { algorithm: 'CRC64NVME', value: 'AAAAAAAAAAA=' } }),
+          ]);
+          assert.deepEqual(store.listUploads({ bucket: 'b', prefix: '', maxUploads: 10 }).uploads, [open]);
+          assert.deepEqual(store.getVersion('b', 'done'), version);
+          assert.deepEqual(store.getManifest('m1'), [partRecord(1, 'd1'), partRecord(2, 'd2')]);
+          for (const blob of ['o1', 'd1', 'd2']) assert.equal(store.isBlobReferenced(blob), true, blob);
+
+          // The reopened store carries on where the old one stopped.
+          await store.putPart('b', 'open', 'u1', partRecord(2, 'o2'));
+          const second = await complete(store, open, { manifest: 'm2', versionId: 'v2' });
+          assert.deepEqual(
+            store.getManifest('m2')?.map((p) => p.blob),
+            ['o1', 'o2'],
+          );
+          assert.deepEqual((await store.deleteVersion('b', 'done', 'v1')).freed.sort(), ['d1', 'd2']);
+          assert.deepEqual((await store.deleteVersion('b', 'open', second.version.versionId)).freed.sort(), [
+            'o1',
+            'o2',
+          ]);
+          assert.deepEqual(await store.deleteBucket('b'), { status: 'deleted', freed: [] });
+        }));
+    });
+
+    describe('updateVersion', { concurrency: true }, () => {
+      const TAGS = [{ key: 'project', value: 'meridian' }];
+
+      /** k: v1 (older) and v2 (current); gone: v1 under a delete marker m. */
+      async function withStack(fn: (store: MetaStore) => Promise<void>): Promise<void> {
+        await withBucket(async (store) => {
+          await store.updateBucket('b', { versioning: 'Enabled' });
+          await store.putVersion({ version: objectVersion('b', 'k', { versionId: 'v1', lastModified: 10 }) });
+          await store.putVersion({ version: objectVersion('b', 'k', { versionId: 'v2', lastModified: 20 }) });
+          await store.putVersion({ version: objectVersion('b', 'gone', { versionId: 'v1', lastModified: 10 }) });
+          await store.putVersion({ version: deleteMarker('b', 'gone', 'm', 20) });
+          await fn(store);
+        });
+      }
+
+      it('rewrites a version below the top without touching the current one', () =>
+        withStack(async (store) => {
+          const before = store.getVersion('b', 'k', 'v1')!;
+          let given: ObjectVersion | undefined;
+          const updated = await store.updateVersion('b', 'k', 'v1', (v) => {
+            given = v;
+            return { ...v, tags: TAGS };
+          });
+          assert.deepEqual(given, before);
+          assert.deepEqual(updated, { ...before, tags: TAGS });
+          assert.deepEqual(store.getVersion('b', 'k', 'v1'), updated);
+          assert.equal(store.getVersion('b', 'k')?.versionId, 'v2');
+          assert.equal(store.getVersion('b', 'k')?.tags, undefined);
+          assert.deepEqual(
+            store.listObjects({ bucket: 'b', prefix: 'k', maxKeys: 10 }).objects.map((o) => [o.versionId, o.tags]),
+            [['v2', undefined]],
+          );
+          assert.deepEqual(
+            stackOf(store, 'b', 'k').map((v) => v.versionId),
+            ['v2', 'v1'],
+          );
+        }));
+
+      it('rewrites the top without an id, and the current version with it', () =>
+        withStack(async (store) => {
+          const updated = await store.updateVersion('b', 'k', undefined, (v) => ({
+            ...v,
+            tags: TAGS,
+            acl: PUBLIC_READ,
+          }));
+          assert.equal(updated?.versionId, 'v2');
+          assert.deepEqual(store.getVersion('b', 'k'), updated);
+          assert.deepEqual(store.getVersion('b', 'k', 'v2'), updated);
+          assert.deepEqual(store.listObjects({ bucket: 'b', prefix: 'k', maxKeys: 10 }).objects, [updated]);
+          assert.equal(store.getVersion('b', 'k', 'v1')?.tags, undefined);
+        }));
+
+      it('rewriting the current version by id updates what listObjects and getVersion return', () =>
+        withStack(async (store) => {
+          const updated = await store.updateVersion('b', 'k', 'v2', (v) => ({ ...v, tags: TAGS }));
+          assert.deepEqual(store.getVersion('b', 'k'), updated);
+          assert.deepEqual(store.listObjects({ bucket: 'b', prefix: 'k', maxKeys: 10 }).objects, [updated]);
+        }));
+
+      it('under a delete marker: the top is the marker and nothing becomes current', () =>
+        withStack(async (store) => {
+          const marker = await store.updateVersion('b', 'gone', undefined, (v) => ({ ...v, tags: TAGS }));
+          assert.equal(marker?.isDeleteMarker, true);
+          await store.updateVersion('b', 'gone', 'v1', (v) => ({ ...v, tags: TAGS }));
+          assert.deepEqual(store.getVersion('b', 'gone', 'v1')?.tags, TAGS);
+          assert.equal(store.getVersion('b', 'gone')?.versionId, 'm');
+          assert.deepEqual(store.listObjects({ bucket: 'b', prefix: 'gone', maxKeys: 10 }).objects, []);
+        }));
+
+      it('refuses to change what identifies a version or its data, and changes nothing', () =>
+        withStack(async (store) => {
+          const before = stackOf(store, 'b', 'k');
+          const changes: Partial<ObjectVersion>[] = [
+            { bucket: 'b2' },
+            { key: 'k2' },
+            { versionId: 'v3' },
+            { lastModified: 11 },
+            { isDeleteMarker: true },
+            { data: { kind: 'blob', id: 'x' } },
+          ];
+          for (const change of changes) {
+            for (const id of ['v1', 'v2', undefined]) {
+              await assert.rejects(
+                store.updateVersion('b', 'k', id, (v) => ({ ...v, tags: TAGS, ...change })),
+                Error,
+                `${JSON.stringify(change)} on ${String(id)}`,
+              );
+            }
+          }
+          assert.deepEqual(stackOf(store, 'b', 'k'), before);
+          assert.deepEqual(store.getVersion('b', 'k'), before[0]);
+          assert.equal(store.getVersion('b2', 'k'), undefined);
+          assert.equal(store.getVersion('b', 'k2'), undefined);
+        }));
+
+      it('resolves undefined for a missing bucket, key or version without calling update', () =>
+        withStack(async (store) => {
+          const update = (v: ObjectVersion) => assert.fail(`update called with ${v.key}`);
+          assert.equal(await store.updateVersion('b', 'nope', undefined, update), undefined);
+          assert.equal(await store.updateVersion('b', 'nope', 'v1', update), undefined);
+          assert.equal(await store.updateVersion('b', 'k', 'v9', update), undefined);
+          assert.equal(await store.updateVersion('missing', 'k', undefined, update), undefined);
+          assert.equal(store.getVersion('b', 'nope'), undefined);
+        }));
+
+      it("keeps a multipart version's manifest and references, and persists across a reopen", () =>
+        withStore(async (f) => {
+          await f.store.createBucket(bucketRecord('b'));
+          const upload = uploadRecord('b', 'k', 'u1');
+          await f.store.createUpload(upload);
+          await f.store.putPart('b', 'k', 'u1', partRecord(1, 'p1'));
+          await complete(f.store, upload, { manifest: 'm1' });
+          const updated = await f.store.updateVersion('b', 'k', 'null', (v) => ({ ...v, tags: TAGS }));
+          assert.deepEqual(f.store.getManifest('m1'), [partRecord(1, 'p1')]);
+          assert.equal(f.store.isBlobReferenced('p1'), true);
+          const store = await f.reopen();
+          assert.deepEqual(store.getVersion('b', 'k'), updated);
+          assert.deepEqual(store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects, [updated]);
+          assert.deepEqual((await store.deleteVersion('b', 'k', 'null')).freed, ['p1']);
+        }));
     });
   });
 }

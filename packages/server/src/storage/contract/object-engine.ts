@@ -5,12 +5,30 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { crc32 } from '@aws-crypto/crc32';
+import { crc32c } from '@aws-crypto/crc32c';
+import { Crc64Nvme } from '@aws-sdk/crc64-nvme';
+import fc from 'fast-check';
 import { VERSION_ID_LENGTH } from '../../core/ids.ts';
 import type { ChecksumAlgorithm } from '../checksum.ts';
-import type { BlobStore, ByteRange, Grant, ObjectEngine, ObjectVersion, PutObjectInput, VersioningState } from '../types.ts';
+import { MIN_PART_SIZE } from '../multipart.ts';
+import type {
+  BlobStore,
+  ByteRange,
+  CompletedPart,
+  CompleteUploadInput,
+  CreateUploadInput,
+  Grant,
+  ObjectEngine,
+  ObjectVersion,
+  PartRecord,
+  PutObjectInput,
+  UploadPartInput,
+  UploadRecord,
+  VersioningState,
+} from '../types.ts';
 import { chunksOf, collect, s3Error } from './helpers.ts';
 
 export interface ObjectEngineFixture {
@@ -19,6 +37,8 @@ export interface ObjectEngineFixture {
   blobs: BlobStore;
   /** Objects larger than this many bytes are stored in `blobs`. */
   inlineMax: number;
+  /** The smallest non-last part the engine accepts (default MIN_PART_SIZE); fixtures lower it to keep multipart tests small. */
+  minPartSize?: number;
   setVersioning(bucket: string, state: VersioningState): Promise<void>;
   cleanup(): Promise<void>;
 }
@@ -76,6 +96,56 @@ function failingBody(first: Buffer, err: Error): Readable {
       throw err;
     })(),
   );
+}
+
+/** `x-amz-checksum-crc32c`'s value for `data`. */
+function crc32cBase64(b: Buffer): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32c(b) >>> 0, 0);
+  return out.toString('base64');
+}
+
+async function crc64nvmeBase64(b: Buffer): Promise<string> {
+  const h = new Crc64Nvme();
+  h.update(b);
+  return Buffer.from(await h.digest()).toString('base64');
+}
+
+function sendPart(
+  engine: ObjectEngine,
+  upload: UploadRecord,
+  partNumber: number,
+  data: Buffer,
+  opts: Partial<Omit<UploadPartInput, 'bucket' | 'key' | 'uploadId' | 'partNumber'>> = {},
+): Promise<PartRecord> {
+  return engine.uploadPart({
+    bucket: upload.bucket,
+    key: upload.key,
+    uploadId: upload.uploadId,
+    partNumber,
+    body: Readable.from([data]),
+    ...opts,
+  });
+}
+
+function completeParts(
+  engine: ObjectEngine,
+  upload: UploadRecord,
+  parts: CompletedPart[],
+  opts: Partial<Omit<CompleteUploadInput, 'bucket' | 'key' | 'uploadId' | 'parts'>> = {},
+): Promise<ObjectVersion> {
+  return engine.completeMultipartUpload({
+    bucket: upload.bucket,
+    key: upload.key,
+    uploadId: upload.uploadId,
+    parts,
+    ...opts,
+  });
+}
+
+/** How a client lists a part it uploaded, with its checksum if `withChecksum`. */
+function listed(p: PartRecord, withChecksum = false): CompletedPart {
+  return { partNumber: p.partNumber, etag: p.etag, ...(withChecksum ? { checksum: p.checksum } : {}) };
 }
 
 export function objectEngineContract(name: string, make: () => Promise<ObjectEngineFixture>): void {
@@ -639,6 +709,521 @@ export function objectEngineContract(name: string, make: () => Promise<ObjectEng
             () => engine.headObject({ bucket: 'b', key: 'k' }),
             s3Error('NoSuchKey', { 'x-amz-delete-marker': 'true' }),
           );
+        }));
+    });
+
+    describe('multipart', { concurrency: true }, () => {
+      /** The engine's smallest non-last part. */
+      const minPart = (f: ObjectEngineFixture) => f.minPartSize ?? MIN_PART_SIZE;
+
+      function create(engine: ObjectEngine, key = 'k', opts: Partial<CreateUploadInput> = {}): Promise<UploadRecord> {
+        return engine.createMultipartUpload({ bucket: 'b', key, owner: 'owner-1', userMetadata: {}, ...opts });
+      }
+
+      it('assembles an object from three parts: bytes, ranges across part boundaries, ETag, parts, metadata', () =>
+        withBucket(async (engine, f) => {
+          const m = minPart(f);
+          const tags = [{ key: 'team', value: 'storage' }];
+          const upload = await create(engine, 'big', {
+            contentType: 'video/mp4',
+            userMetadata: { origin: 'camera' },
+            storageClass: 'STANDARD_IA',
+            tags,
+          });
+          assert.equal(upload.uploadId.length > 0, true);
+          assert.deepEqual(engine.getUpload('b', 'big', upload.uploadId), upload);
+          const datas = [randomBytes(m), randomBytes(m + 17), randomBytes(100)];
+          const parts: PartRecord[] = [];
+          for (const [i, data] of datas.entries()) {
+            const p = await sendPart(engine, upload, i + 1, data, {
+              contentLength: data.length,
+              contentMd5: md5Base64(data),
+            });
+            assert.equal(p.partNumber, i + 1);
+            assert.equal(p.size, data.length);
+            assert.equal(p.etag, md5Hex(data));
+            parts.push(p);
+          }
+          const listing = engine.listParts('b', 'big', upload.uploadId, 0, 1000);
+          assert.deepEqual(listing.upload, upload);
+          assert.deepEqual(listing.parts, parts);
+          assert.deepEqual(
+            engine.listMultipartUploads({ bucket: 'b', prefix: '', maxUploads: 10 }).uploads.map((u) => u.uploadId),
+            [upload.uploadId],
+          );
+          assert.equal((await blobIds(f.blobs)).length, 3, 'one blob per part');
+          await new Promise((resolve) => setTimeout(resolve, 5));
+
+          const v = await completeParts(
+            engine,
+            upload,
+            parts.map((p) => listed(p)),
+          );
+          const whole = Buffer.concat(datas);
+          const etagOfEtags = createHash('md5')
+            .update(Buffer.concat(datas.map((d) => createHash('md5').update(d).digest())))
+            .digest('hex');
+          assert.equal(v.etag, `${etagOfEtags}-3`);
+          assert.equal(v.size, whole.length);
+          assert.equal(v.partsCount, 3);
+          assert.equal(v.versionId, 'null');
+          assert.equal(v.lastModified, upload.initiated, "S3 dates a multipart object by its upload's start");
+          assert.equal(v.contentType, 'video/mp4');
+          assert.deepEqual(v.userMetadata, { origin: 'camera' });
+          assert.equal(v.storageClass, 'STANDARD_IA');
+          assert.deepEqual(v.tags, tags);
+          assert.equal(v.checksum, undefined);
+          assert.deepEqual(engine.headObject({ bucket: 'b', key: 'big' }), v);
+          const got = await read(engine, 'b', 'big');
+          assert.ok(got.bytes.equals(whole), 'whole object bytes differ');
+          assert.deepEqual(
+            engine.partsOf(v)?.map((p) => [p.partNumber, p.size, p.etag]),
+            datas.map((d, i) => [i + 1, d.length, md5Hex(d)]),
+          );
+          assert.equal(engine.partsOf(engine.headObject({ bucket: 'b', key: 'big' }))?.length, 3);
+          assert.throws(() => engine.getUpload('b', 'big', upload.uploadId), s3Error('NoSuchUpload'));
+          assert.deepEqual(engine.listMultipartUploads({ bucket: 'b', prefix: '', maxUploads: 10 }).uploads, []);
+          assert.deepEqual(engine.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects, [v]);
+          assert.equal((await blobIds(f.blobs)).length, 3, 'the object is its parts: nothing copied');
+
+          const boundaries: ByteRange[] = [
+            { start: m - 1, end: m },
+            { start: m, end: m },
+            { start: m - 1, end: m - 1 },
+            { start: 2 * m + 16, end: 2 * m + 17 },
+            { start: 0, end: whole.length - 1 },
+            { start: 1, end: whole.length - 2 },
+            { start: whole.length - 1, end: whole.length - 1 },
+            { start: m - 5, end: 2 * m + 20 },
+          ];
+          for (const range of boundaries) {
+            const r = await read(engine, 'b', 'big', { range });
+            assert.ok(r.bytes.equals(whole.subarray(range.start, range.end + 1)), `${range.start}-${range.end}`);
+          }
+          await fc.assert(
+            fc.asyncProperty(
+              fc
+                .tuple(fc.nat(whole.length - 1), fc.nat(whole.length - 1))
+                .map(([a, b]) => ({ start: Math.min(a, b), end: Math.max(a, b) })),
+              async (range) => {
+                const r = await read(engine, 'b', 'big', { range });
+                assert.equal(r.bytes.length, range.end - range.start + 1);
+                assert.ok(r.bytes.equals(whole.subarray(range.start, range.end + 1)), `${range.start}-${range.end}`);
+              },
+            ),
+            { numRuns: 60 },
+          );
+        }));
+
+      it('a CRC32C COMPOSITE upload: every part gets a CRC32C, the object the CRC32C of the part CRCs', () =>
+        withBucket(async (engine, f) => {
+          const m = minPart(f);
+          const upload = await create(engine, 'k', { checksum: { algorithm: 'CRC32C', type: 'COMPOSITE' } });
+          assert.deepEqual(upload.checksum, { algorithm: 'CRC32C', type: 'COMPOSITE' });
+          const datas = [randomBytes(m + 3), randomBytes(m), randomBytes(10)];
+          const parts = [
+            // The client may send the part checksum (checked) or not (computed all the same).
+            await sendPart(engine, upload, 1, datas[0], {
+              checksum: { algorithm: 'CRC32C', expected: () => crc32cBase64(datas[0]) },
+            }),
+            await sendPart(engine, upload, 2, datas[1]),
+            await sendPart(engine, upload, 3, datas[2], {
+              checksum: { algorithm: 'CRC32C', expected: () => undefined },
+            }),
+          ];
+          datas.forEach((d, i) => assert.deepEqual(parts[i].checksum, { algorithm: 'CRC32C', value: crc32cBase64(d) }));
+          const ofCrcs = Buffer.concat(datas.map((d) => Buffer.from(crc32cBase64(d), 'base64')));
+          const expected = `${crc32cBase64(ofCrcs)}-3`;
+          const v = await completeParts(
+            engine,
+            upload,
+            parts.map((p) => listed(p, true)),
+            {
+              expectedChecksum: { algorithm: 'CRC32C', value: crc32cBase64(ofCrcs), type: 'COMPOSITE' },
+            },
+          );
+          assert.deepEqual(v.checksum, { algorithm: 'CRC32C', type: 'COMPOSITE', value: expected });
+          assert.deepEqual(engine.headObject({ bucket: 'b', key: 'k' }).checksum, v.checksum);
+          assert.deepEqual(
+            engine.partsOf(v)?.map((p) => p.checksum),
+            datas.map((d) => ({ algorithm: 'CRC32C', value: crc32cBase64(d) })),
+          );
+          assert.ok((await read(engine, 'b', 'k')).bytes.equals(Buffer.concat(datas)));
+        }));
+
+      it('a complete request naming another checksum type than the upload’s is refused', () =>
+        withBucket(async (engine, f) => {
+          const upload = await create(engine, 'k', { checksum: { algorithm: 'CRC32C', type: 'COMPOSITE' } });
+          const data = randomBytes(minPart(f));
+          const part = await sendPart(engine, upload, 1, data);
+          await assert.rejects(
+            completeParts(engine, upload, [listed(part, true)], {
+              expectedChecksum: { algorithm: 'CRC32C', value: crc32cBase64(data), type: 'FULL_OBJECT' },
+            }),
+            s3Error('InvalidRequest'),
+          );
+          assert.equal(engine.listParts('b', 'k', upload.uploadId, 0, 10).parts.length, 1, 'the upload is still open');
+        }));
+
+      it('a CRC64NVME FULL_OBJECT upload: the object checksum is the CRC of the whole object', () =>
+        withBucket(async (engine, f) => {
+          const m = minPart(f);
+          const upload = await create(engine, 'k', { checksum: { algorithm: 'CRC64NVME', type: 'FULL_OBJECT' } });
+          const datas = [randomBytes(m + 1), randomBytes(m + 2), randomBytes(333)];
+          const parts: PartRecord[] = [];
+          for (const [i, d] of datas.entries()) parts.push(await sendPart(engine, upload, i + 1, d));
+          for (const [i, d] of datas.entries()) {
+            assert.deepEqual(parts[i].checksum, { algorithm: 'CRC64NVME', value: await crc64nvmeBase64(d) });
+          }
+          const whole = await crc64nvmeBase64(Buffer.concat(datas));
+          // A wrong whole-object checksum is BadDigest and leaves the upload to be completed again.
+          await assert.rejects(
+            completeParts(
+              engine,
+              upload,
+              parts.map((p) => listed(p)),
+              {
+                expectedChecksum: { algorithm: 'CRC64NVME', value: parts[0].checksum!.value },
+              },
+            ),
+            s3Error('BadDigest'),
+          );
+          assert.throws(() => engine.headObject({ bucket: 'b', key: 'k' }), s3Error('NoSuchKey'));
+          // Part checksums are optional in the request of a FULL_OBJECT upload.
+          const v = await completeParts(
+            engine,
+            upload,
+            parts.map((p) => listed(p)),
+            {
+              expectedChecksum: { algorithm: 'CRC64NVME', value: whole },
+            },
+          );
+          assert.deepEqual(v.checksum, { algorithm: 'CRC64NVME', type: 'FULL_OBJECT', value: whole });
+          assert.ok((await read(engine, 'b', 'k')).bytes.equals(Buffer.concat(datas)));
+        }));
+
+      it('a part whose checksum does not match is BadDigest and leaves no part and no blob', () =>
+        withBucket(async (engine, f) => {
+          const data = randomBytes(minPart(f));
+          const withAlgorithm = await create(engine, 'k', { checksum: { algorithm: 'CRC32C', type: 'COMPOSITE' } });
+          await assert.rejects(
+            sendPart(engine, withAlgorithm, 1, data, {
+              checksum: { algorithm: 'CRC32C', expected: () => crc32cBase64(Buffer.concat([data, Buffer.from('!')])) },
+            }),
+            s3Error('BadDigest'),
+          );
+          const without = await create(engine, 'k2');
+          await assert.rejects(
+            sendPart(engine, without, 1, data, {
+              checksum: { algorithm: 'SHA256', expected: () => sha256Base64(Buffer.from('x')) },
+            }),
+            s3Error('BadDigest'),
+          );
+          await assert.rejects(
+            sendPart(engine, without, 2, data, { contentMd5: md5Base64(Buffer.from('x')) }),
+            s3Error('BadDigest'),
+          );
+          await assert.rejects(
+            sendPart(engine, without, 3, data, { contentLength: data.length + 1 }),
+            s3Error('IncompleteBody'),
+          );
+          assert.deepEqual(engine.listParts('b', 'k', withAlgorithm.uploadId, 0, 10).parts, []);
+          assert.deepEqual(engine.listParts('b', 'k2', without.uploadId, 0, 10).parts, []);
+          assert.deepEqual(await blobIds(f.blobs), []);
+          // Without an upload algorithm, a part keeps the checksum its client chose.
+          const p = await sendPart(engine, without, 1, data, {
+            checksum: { algorithm: 'SHA256', expected: () => sha256Base64(data) },
+          });
+          assert.deepEqual(p.checksum, { algorithm: 'SHA256', value: sha256Base64(data) });
+        }));
+
+      it("a part checksum in another algorithm than the upload's is InvalidRequest", () =>
+        withBucket(async (engine, f) => {
+          const data = randomBytes(minPart(f));
+          const upload = await create(engine, 'k', { checksum: { algorithm: 'CRC32C', type: 'COMPOSITE' } });
+          await assert.rejects(
+            sendPart(engine, upload, 1, data, { checksum: { algorithm: 'CRC32', expected: () => crc32Base64(data) } }),
+            (err) =>
+              s3Error('InvalidRequest')(err) &&
+              (err as Error).message ===
+                'Checksum Type mismatch occurred, expected checksum Type: crc32c, actual checksum Type: crc32',
+          );
+          assert.deepEqual(engine.listParts('b', 'k', upload.uploadId, 0, 10).parts, []);
+          assert.deepEqual(await blobIds(f.blobs), []);
+        }));
+
+      it('a completion the parts do not support fails and leaves the upload as it was', () =>
+        withBucket(async (engine, f) => {
+          const m = minPart(f);
+          const upload = await create(engine, 'k', { checksum: { algorithm: 'CRC32C', type: 'COMPOSITE' } });
+          const small = await sendPart(engine, upload, 1, randomBytes(m - 1));
+          const p2 = await sendPart(engine, upload, 2, randomBytes(m));
+          const p3 = await sendPart(engine, upload, 3, randomBytes(5));
+          const blobsBefore = await blobIds(f.blobs);
+          const fails: [CompletedPart[], (err: unknown) => boolean][] = [
+            [[{ ...listed(p2, true), etag: md5Hex(Buffer.from('other')) }, listed(p3, true)], s3Error('InvalidPart')],
+            [[listed(p2, true), { partNumber: 4, etag: p3.etag, checksum: p3.checksum }], s3Error('InvalidPart')],
+            [[listed(p3, true), listed(p2, true)], s3Error('InvalidPartOrder')],
+            [[listed(small, true), listed(p2, true), listed(p3, true)], s3Error('EntityTooSmall')],
+            [[listed(p2, true), listed(p3)], s3Error('InvalidRequest')],
+            [[], s3Error('InvalidRequest')],
+          ];
+          for (const [parts, check] of fails) {
+            await assert.rejects(
+              completeParts(engine, upload, parts),
+              check,
+              JSON.stringify(parts.map((p) => p.partNumber)),
+            );
+          }
+          await assert.rejects(
+            completeParts(engine, upload, [listed(small, true), listed(p2, true), listed(p3, true)]),
+            (err) => {
+              const fields = (err as { fields?: Record<string, string> }).fields;
+              assert.deepEqual(fields, {
+                ProposedSize: String(m - 1),
+                MinSizeAllowed: String(m),
+                PartNumber: '1',
+                ETag: small.etag,
+              });
+              return true;
+            },
+          );
+          assert.throws(() => engine.headObject({ bucket: 'b', key: 'k' }), s3Error('NoSuchKey'));
+          assert.deepEqual(engine.getUpload('b', 'k', upload.uploadId), upload);
+          assert.deepEqual(engine.listParts('b', 'k', upload.uploadId, 0, 10).parts, [small, p2, p3]);
+          assert.deepEqual(await blobIds(f.blobs), blobsBefore);
+          // A correct list still completes it, and the part left out is freed.
+          const v = await completeParts(engine, upload, [listed(p2, true), listed(p3, true)]);
+          assert.equal(v.size, m + 5);
+          assert.deepEqual(await blobIds(f.blobs), [p2.blob, p3.blob].sort());
+        }));
+
+      it('abort frees every part blob; so does deleting the completed object', () =>
+        withBucket(async (engine, f) => {
+          const m = minPart(f);
+          const aborted = await create(engine, 'k');
+          for (const n of [1, 2, 3]) await sendPart(engine, aborted, n, randomBytes(m));
+          assert.equal((await blobIds(f.blobs)).length, 3);
+          await engine.abortMultipartUpload('b', 'k', aborted.uploadId);
+          assert.deepEqual(await blobIds(f.blobs), []);
+          assert.throws(() => engine.getUpload('b', 'k', aborted.uploadId), s3Error('NoSuchUpload'));
+          assert.throws(() => engine.listParts('b', 'k', aborted.uploadId, 0, 10), s3Error('NoSuchUpload'));
+          await assert.rejects(engine.abortMultipartUpload('b', 'k', aborted.uploadId), s3Error('NoSuchUpload'));
+          await assert.rejects(completeParts(engine, aborted, [{ partNumber: 1, etag: 'x' }]), s3Error('NoSuchUpload'));
+
+          const done = await create(engine, 'k');
+          // Uploading a part number again replaces the part and frees the old bytes.
+          const first = await sendPart(engine, done, 1, randomBytes(m));
+          const parts = [
+            await sendPart(engine, done, 1, randomBytes(m + 1)),
+            await sendPart(engine, done, 2, randomBytes(7)),
+          ];
+          assert.deepEqual(await blobIds(f.blobs), parts.map((p) => p.blob).sort());
+          await assert.rejects(completeParts(engine, done, [listed(first), listed(parts[1])]), s3Error('InvalidPart'));
+          await completeParts(
+            engine,
+            done,
+            parts.map((p) => listed(p)),
+          );
+          await assert.rejects(engine.abortMultipartUpload('b', 'k', done.uploadId), s3Error('NoSuchUpload'));
+          assert.equal((await blobIds(f.blobs)).length, 2);
+          await engine.deleteObject({ bucket: 'b', key: 'k' });
+          assert.deepEqual(await blobIds(f.blobs), []);
+        }));
+
+      it('uploadPart to a completed upload is NoSuchUpload and leaves no blob, even mid-body', () =>
+        withBucket(async (engine, f) => {
+          const m = minPart(f);
+          const upload = await create(engine, 'k');
+          const p1 = await sendPart(engine, upload, 1, randomBytes(m));
+          // A part whose body is still arriving when the upload completes.
+          const body = new PassThrough();
+          body.write(randomBytes(100));
+          const late = engine.uploadPart({ bucket: 'b', key: 'k', uploadId: upload.uploadId, partNumber: 2, body });
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          const v = await completeParts(engine, upload, [listed(p1)]);
+          body.end(randomBytes(100));
+          await assert.rejects(late, s3Error('NoSuchUpload'));
+          await assert.rejects(sendPart(engine, upload, 3, randomBytes(m)), s3Error('NoSuchUpload'));
+          await assert.rejects(sendPart(engine, upload, 1, randomBytes(10)), s3Error('NoSuchUpload'));
+          assert.deepEqual(await blobIds(f.blobs), [p1.blob]);
+          assert.deepEqual(
+            engine.partsOf(v)?.map((p) => p.blob),
+            [p1.blob],
+          );
+          assert.equal((await read(engine, 'b', 'k')).bytes.length, m);
+        }));
+
+      it('an empty last part adds no bytes and no blob', () =>
+        withBucket(async (engine, f) => {
+          const data = randomBytes(minPart(f));
+          const upload = await create(engine, 'k');
+          const p1 = await sendPart(engine, upload, 1, data);
+          const p2 = await sendPart(engine, upload, 2, Buffer.alloc(0));
+          assert.equal(p2.size, 0);
+          assert.equal(p2.etag, md5Hex(Buffer.alloc(0)));
+          assert.equal((await blobIds(f.blobs)).length, 1);
+          const v = await completeParts(engine, upload, [listed(p1), listed(p2)]);
+          assert.equal(v.size, data.length);
+          assert.ok((await read(engine, 'b', 'k')).bytes.equals(data));
+          const tail = await read(engine, 'b', 'k', { range: { start: data.length - 2, end: data.length - 1 } });
+          assert.ok(tail.bytes.equals(data.subarray(-2)));
+        }));
+
+      it('in a versioned bucket a completed upload gets a version id and keeps older versions', () =>
+        withBucket(async (engine, f) => {
+          await f.setVersioning('b', 'Enabled');
+          const old = await put(engine, 'b', 'k', Buffer.from('old'));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          const upload = await create(engine, 'k');
+          const data = randomBytes(minPart(f) + 1);
+          const p1 = await sendPart(engine, upload, 1, data);
+          const v = await completeParts(engine, upload, [listed(p1)]);
+          assert.equal(v.versionId.length, VERSION_ID_LENGTH);
+          assert.notEqual(v.versionId, old.versionId);
+          assert.equal(v.lastModified, upload.initiated);
+          assert.equal(engine.headObject({ bucket: 'b', key: 'k' }).versionId, v.versionId);
+          assert.deepEqual(
+            engine
+              .listVersions({ bucket: 'b', prefix: '', maxKeys: 10 })
+              .entries.map((e) => [e.version.versionId, e.isLatest]),
+            [
+              [v.versionId, true],
+              [old.versionId, false],
+            ],
+          );
+          assert.ok((await read(engine, 'b', 'k', { versionId: v.versionId })).bytes.equals(data));
+          assert.deepEqual((await read(engine, 'b', 'k', { versionId: old.versionId })).bytes, Buffer.from('old'));
+          await engine.deleteObject({ bucket: 'b', key: 'k', versionId: v.versionId });
+          assert.equal(engine.headObject({ bucket: 'b', key: 'k' }).versionId, old.versionId);
+          assert.deepEqual(
+            await blobIds(f.blobs),
+            old.data.kind === 'blob' ? [old.data.id] : [],
+            'only the old version is left',
+          );
+        }));
+
+      it('versions order by when the upload started: a PUT made meanwhile stays current', () =>
+        withBucket(async (engine, f) => {
+          await f.setVersioning('b', 'Enabled');
+          const upload = await create(engine, 'k');
+          const p1 = await sendPart(engine, upload, 1, randomBytes(minPart(f)));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          const meanwhile = await put(engine, 'b', 'k', Buffer.from('newer'));
+          const v = await completeParts(engine, upload, [listed(p1)]);
+          assert.ok(v.lastModified < meanwhile.lastModified);
+          assert.equal(engine.headObject({ bucket: 'b', key: 'k' }).versionId, meanwhile.versionId);
+          assert.deepEqual(
+            engine
+              .listVersions({ bucket: 'b', prefix: '', maxKeys: 10 })
+              .entries.map((e) => [e.version.versionId, e.isLatest]),
+            [
+              [meanwhile.versionId, true],
+              [v.versionId, false],
+            ],
+          );
+          // Unversioned, the completion replaces the null version whenever it was written.
+          await engine.createBucket({ name: 'plain', owner: 'owner-1' });
+          const u2 = await engine.createMultipartUpload({ bucket: 'plain', key: 'k', owner: 'o', userMetadata: {} });
+          const q1 = await sendPart(engine, u2, 1, Buffer.from('multipart'));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          await put(engine, 'plain', 'k', randomBytes(f.inlineMax + 1));
+          await completeParts(engine, u2, [listed(q1)]);
+          assert.deepEqual((await read(engine, 'plain', 'k')).bytes, Buffer.from('multipart'));
+          assert.equal(engine.listVersions({ bucket: 'plain', prefix: '', maxKeys: 10 }).entries.length, 1);
+        }));
+
+      it('the orphan sweeper keeps the parts of open uploads and of multipart objects', () =>
+        withBucket(async (engine, f) => {
+          const m = minPart(f);
+          const open = await create(engine, 'open');
+          await sendPart(engine, open, 1, randomBytes(m));
+          const done = await create(engine, 'done');
+          const data = randomBytes(m + 3);
+          const d1 = await sendPart(engine, done, 1, data.subarray(0, m));
+          const d2 = await sendPart(engine, done, 2, data.subarray(m));
+          await completeParts(engine, done, [listed(d1), listed(d2)]);
+          const before = await blobIds(f.blobs);
+          assert.equal(before.length, 3);
+          assert.equal(await engine.sweepOrphans(Date.now() + 60_000), 0);
+          assert.deepEqual(await blobIds(f.blobs), before);
+          assert.ok((await read(engine, 'b', 'done')).bytes.equals(data));
+        }));
+
+      it('updateObject rewrites the tags of a multipart object and keeps its bytes and parts', () =>
+        withBucket(async (engine, f) => {
+          const upload = await create(engine, 'k', { tags: [{ key: 'a', value: '1' }] });
+          const data = randomBytes(minPart(f) + 10);
+          const p1 = await sendPart(engine, upload, 1, data);
+          const v = await completeParts(engine, upload, [listed(p1)]);
+          const tags = [{ key: 'b', value: '2' }];
+          const updated = await engine.updateObject({ bucket: 'b', key: 'k' }, (cur) => ({ ...cur, tags }));
+          assert.deepEqual(updated, { ...v, tags });
+          assert.deepEqual(engine.headObject({ bucket: 'b', key: 'k' }), updated);
+          assert.deepEqual(engine.partsOf(updated), engine.partsOf(v));
+          assert.ok((await read(engine, 'b', 'k')).bytes.equals(data));
+          const byId = await engine.updateObject({ bucket: 'b', key: 'k', versionId: 'null' }, (cur) => ({
+            ...cur,
+            tags: undefined,
+          }));
+          assert.equal(byId.tags, undefined);
+          assert.equal(engine.headObject({ bucket: 'b', key: 'k' }).tags, undefined);
+          await assert.rejects(
+            engine.updateObject({ bucket: 'b', key: 'nope' }, (cur) => cur),
+            s3Error('NoSuchKey'),
+          );
+          await assert.rejects(
+            engine.updateObject({ bucket: 'b', key: 'k', versionId: 'x'.repeat(32) }, (cur) => cur),
+            s3Error('NoSuchVersion'),
+          );
+          await f.setVersioning('b', 'Enabled');
+          const marker = await engine.deleteObject({ bucket: 'b', key: 'k' });
+          await assert.rejects(
+            engine.updateObject({ bucket: 'b', key: 'k' }, (cur) => ({ ...cur, tags })),
+            s3Error('NoSuchKey', { 'x-amz-delete-marker': 'true' }),
+          );
+          await assert.rejects(
+            engine.updateObject({ bucket: 'b', key: 'k', versionId: marker.versionId }, (cur) => ({ ...cur, tags })),
+            s3Error('MethodNotAllowed'),
+          );
+          assert.equal(engine.headObject({ bucket: 'b', key: 'k', versionId: 'null' }).tags, undefined);
+        }));
+
+      it('deleting a bucket aborts its uploads and frees their blobs', () =>
+        withBucket(async (engine, f) => {
+          const upload = await create(engine, 'k');
+          await sendPart(engine, upload, 1, randomBytes(minPart(f)));
+          await sendPart(engine, upload, 2, randomBytes(10));
+          assert.equal((await blobIds(f.blobs)).length, 2);
+          await engine.deleteBucket('b');
+          assert.equal(engine.getBucket('b'), undefined);
+          assert.deepEqual(await blobIds(f.blobs), []);
+        }));
+
+      it('answers NoSuchBucket and NoSuchUpload for what does not exist', () =>
+        withBucket(async (engine) => {
+          await assert.rejects(
+            engine.createMultipartUpload({ bucket: 'nope', key: 'k', owner: 'o', userMetadata: {} }),
+            s3Error('NoSuchBucket'),
+          );
+          const upload = await create(engine, 'k');
+          assert.throws(() => engine.getUpload('b', 'other', upload.uploadId), s3Error('NoSuchUpload'));
+          assert.throws(() => engine.getUpload('b', 'k', 'missing'), s3Error('NoSuchUpload'));
+          assert.throws(() => engine.getUpload('nope', 'k', upload.uploadId), s3Error('NoSuchBucket'));
+          await assert.rejects(
+            sendPart(engine, { ...upload, uploadId: 'missing' }, 1, Buffer.from('x')),
+            s3Error('NoSuchUpload'),
+          );
+          await assert.rejects(
+            sendPart(engine, { ...upload, key: 'other' }, 1, Buffer.from('x')),
+            s3Error('NoSuchUpload'),
+          );
+          assert.throws(() => engine.listParts('b', 'k', 'missing', 0, 10), s3Error('NoSuchUpload'));
+          assert.throws(
+            () => engine.listMultipartUploads({ bucket: 'nope', prefix: '', maxUploads: 10 }),
+            s3Error('NoSuchBucket'),
+          );
+          await assert.rejects(engine.abortMultipartUpload('b', 'k', 'missing'), s3Error('NoSuchUpload'));
         }));
     });
   });
