@@ -1,4 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { open, type Database, type RootDatabase } from 'lmdb';
+
+/** The account the service identity acts as; no user account can have it (ids have 12 digits). */
+export const SERVICE_ACCOUNT_ID = 'meridian-service';
 
 /**
  * The catalog holds the world's global facts: which region holds which bucket (bucket names
@@ -23,6 +27,8 @@ export interface AccessKey {
   accessKeyId: string;
   secretAccessKey: string;
   accountId: string;
+  /** The world's own identity (replication, the router): never handed to users. */
+  service?: boolean;
 }
 
 export type ClaimResult = { claimed: true } | { claimed: false; existing: BucketLocation };
@@ -37,6 +43,8 @@ export interface Catalog {
   region(name: string): RegionInfo | undefined;
   regions(): RegionInfo[];
   accessKey(accessKeyId: string): AccessKey | undefined;
+  /** The key regions sign their requests to each other with. */
+  serviceKey(): AccessKey;
   close(): Promise<void>;
 }
 
@@ -53,6 +61,7 @@ export class LmdbCatalog implements Catalog {
   readonly #buckets: Database<BucketLocation, string>;
   readonly #regions: Database<RegionInfo, string>;
   readonly #keys: Map<string, AccessKey>;
+  readonly #service: AccessKey;
 
   constructor(opts: LmdbCatalogOptions) {
     this.#root = open({ path: opts.path, compression: false });
@@ -60,6 +69,32 @@ export class LmdbCatalog implements Catalog {
     this.#regions = this.#root.openDB<RegionInfo, string>({ name: 'regions' });
     for (const r of opts.regions) this.setRegionEndpoint(r.name, r.endpoint);
     this.#keys = new Map(opts.keys.map((k) => [k.accessKeyId, k]));
+    this.#service = this.#serviceKey();
+    this.#keys.set(this.#service.accessKeyId, this.#service);
+  }
+
+  /**
+   * The service key is made once per world, at random, and kept in the catalog so that every
+   * region process sharing it signs and verifies with the same secret.
+   */
+  #serviceKey(): AccessKey {
+    const settings = this.#root.openDB<AccessKey, string>({ name: 'service' });
+    return settings.transactionSync(() => {
+      const existing = settings.get('key');
+      if (existing) return existing;
+      const key: AccessKey = {
+        accessKeyId: `MSVC${randomBytes(8).toString('hex').toUpperCase()}`,
+        secretAccessKey: randomBytes(30).toString('base64'),
+        accountId: SERVICE_ACCOUNT_ID,
+        service: true,
+      };
+      void settings.put('key', key);
+      return key;
+    });
+  }
+
+  serviceKey(): AccessKey {
+    return this.#service;
   }
 
   /**

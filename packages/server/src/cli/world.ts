@@ -3,11 +3,13 @@ import { join, resolve } from 'node:path';
 import { LmdbCatalog } from '../catalog/catalog.ts';
 import { DEFAULT_CREDENTIALS, type RegionConfig } from '../core/config.ts';
 import { createLogger, type Logger } from '../core/log.ts';
+import { planReplication } from '../replication/rules.ts';
+import { Replicator } from '../replication/replicator.ts';
 import { RegionServer } from '../s3/server.ts';
 import { Engine } from '../storage/engine.ts';
 import { FsBlobStore } from '../storage/fs-blob.ts';
 import { LmdbMetaStore } from '../storage/lmdb-meta.ts';
-import type { ObjectEngine } from '../storage/types.ts';
+import type { ObjectEngine, ReplicationPlanner } from '../storage/types.ts';
 
 /**
  * The composition root of a world: one catalog, and per region an engine (LMDB metadata,
@@ -25,7 +27,19 @@ export interface WorldOptions {
   inlineMax?: number;
   /** An upload idle this long is answered RequestTimeout (default 20 s, as S3). */
   idleTimeoutMs?: number;
+  /** Replication tuning: in-flight copies per destination bucket, first retry delay. */
+  replication?: { concurrency?: number; retryBaseMs?: number; retryMaxMs?: number };
 }
+
+/** The replication rules, as the engine asks for them. */
+const planner: ReplicationPlanner = (bucket, version, operation) =>
+  bucket.replication
+    ? planReplication(
+        bucket.replication,
+        { key: version.key, tags: version.tags, storageClass: version.storageClass, replica: version.replica },
+        operation,
+      )
+    : [];
 
 export interface RunningRegion {
   name: string;
@@ -58,6 +72,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
         meta: new LmdbMetaStore(join(dir, 'meta')),
         blobs: new FsBlobStore(join(dir, 'blobs')),
         inlineMax: opts.inlineMax,
+        planner,
       });
       await reconcile(catalog, engine, log);
       const server = new RegionServer({
@@ -74,11 +89,14 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
           if (n > 0) log.info({ region: region.name, removed: n }, 'removed orphan blobs left by a crash');
         })
         .catch((err: unknown) => log.error({ err, region: region.name }, 'orphan sweep failed'));
-      started.push({ server, engine, sweep });
+      const replicator = new Replicator({ region: region.name, engine, catalog, log, ...opts.replication });
+      started.push({ server, engine, sweep, replicator });
       const endpoint = await server.listen(region.port, host);
       catalog.setRegionEndpoint(region.name, endpoint);
       running.push({ name: region.name, endpoint });
     }
+    // Every region listens before any starts sending it replicas.
+    for (const s of started) s.replicator.start();
   } catch (err) {
     sweeping.abort();
     await closeAll(started, catalog);
@@ -97,9 +115,11 @@ interface Started {
   server: RegionServer;
   engine: ObjectEngine;
   sweep: Promise<void>;
+  replicator: Replicator;
 }
 
 async function closeAll(started: Started[], catalog: LmdbCatalog): Promise<void> {
+  await Promise.all(started.map((s) => s.replicator.close()));
   await Promise.all(started.map((s) => s.server.close()));
   await Promise.all(started.map((s) => s.sweep));
   await Promise.all(started.map((s) => s.engine.close()));

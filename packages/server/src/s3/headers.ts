@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../core/errors.ts';
 import { CHECKSUM_ALGORITHMS, checksumHeaderName, parseChecksumAlgorithm, type ChecksumAlgorithm } from '../storage/checksum.ts';
-import type { ContentHeaders, ObjectVersion } from '../storage/types.ts';
+import type { ContentHeaders, ObjectVersion, ReplicationStatus } from '../storage/types.ts';
 
 /** S3 limits user-defined metadata to 2 KB: the UTF-8 bytes of every name and value. */
 export const MAX_USER_METADATA = 2048;
@@ -129,9 +129,25 @@ export function objectHeaders(
   if (opts.versioned) h['x-amz-version-id'] = v.versionId;
   for (const [k, value] of Object.entries(v.userMetadata)) h[`x-amz-meta-${k}`] = value;
   if (v.tags?.length) h['x-amz-tagging-count'] = String(v.tags.length);
+  const replication = replicationStatus(v);
+  if (replication) h['x-amz-replication-status'] = replication;
   if (opts.checksumMode && v.checksum) {
     h[checksumHeaderName(v.checksum.algorithm)] = v.checksum.value;
     h['x-amz-checksum-type'] = v.checksum.type;
   }
   return h;
+}
+
+/**
+ * `x-amz-replication-status` of a version: REPLICA on a replica; on a source, FAILED if any
+ * destination failed, else PENDING while any is outstanding, else COMPLETED. Versions no
+ * rule matched have none.
+ */
+export function replicationStatus(v: ObjectVersion): 'REPLICA' | ReplicationStatus | undefined {
+  if (v.replica) return 'REPLICA';
+  if (!v.replication) return undefined;
+  const states = Object.values(v.replication).map((d) => d.status);
+  if (states.includes('FAILED')) return 'FAILED';
+  if (states.includes('PENDING')) return 'PENDING';
+  return 'COMPLETED';
 }

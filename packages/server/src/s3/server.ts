@@ -19,6 +19,7 @@ import { getBucketVersioning, listObjectVersions, putBucketVersioning } from './
 import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.ts';
 import { getObjectAttributes } from './handlers/attributes.ts';
 import { copyObject } from './handlers/copy.ts';
+import { deleteBucketReplication, getBucketReplication, putBucketReplication } from './handlers/replication.ts';
 import {
   abortMultipartUpload,
   completeMultipartUpload,
@@ -75,6 +76,9 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   PutBucketAcl: putBucketAcl,
   GetObjectAcl: getObjectAcl,
   PutObjectAcl: putObjectAcl,
+  GetBucketReplication: getBucketReplication,
+  PutBucketReplication: putBucketReplication,
+  DeleteBucketReplication: deleteBucketReplication,
 };
 
 /** S3 keys are at most 1024 bytes of UTF-8. */

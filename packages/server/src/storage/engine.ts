@@ -11,6 +11,11 @@ import type {
   ByteRange,
   CompleteUploadInput,
   ContentHeaders,
+  DestinationState,
+  OutboxEntry,
+  ReplicaWrite,
+  ReplicationOperation,
+  ReplicationPlanner,
   CreateUploadInput,
   DataRef,
   DeleteObjectResult,
@@ -43,6 +48,8 @@ export interface EngineOptions {
   inlineMax?: number;
   /** The smallest a multipart upload's non-last part may be (tests lower it). */
   minPartSize?: number;
+  /** The replication rules; without them nothing is queued for replication. */
+  planner?: ReplicationPlanner;
   now?: () => number;
 }
 
@@ -55,6 +62,8 @@ export class Engine implements ObjectEngine {
   readonly #minPartSize: number;
   readonly #ids = new VersionIdGenerator();
   readonly #uploadIds = new VersionIdGenerator();
+  readonly #planner: ReplicationPlanner | undefined;
+  readonly #queued = new Set<(destinations: string[]) => void>();
 
   constructor(opts: EngineOptions) {
     this.region = opts.region;
@@ -62,6 +71,7 @@ export class Engine implements ObjectEngine {
     this.#blobs = opts.blobs;
     this.#inlineMax = opts.inlineMax ?? DEFAULT_INLINE_MAX;
     this.#minPartSize = opts.minPartSize ?? MIN_PART_SIZE;
+    this.#planner = opts.planner;
     this.#now = opts.now ?? Date.now;
   }
 
@@ -137,12 +147,15 @@ export class Engine implements ObjectEngine {
         acl: input.acl,
         data: body.data,
       };
+      const outbox = this.#plan(bucket, version, 'object');
       const { freed } = await this.#meta.putVersion({
         version,
         inline: body.inline,
         freshId: version.versionId !== NULL_VERSION_ID,
         precondition: input.precondition,
+        outbox,
       });
+      this.#announce(outbox);
       await this.#release(freed);
       return version;
     } catch (err) {
@@ -314,7 +327,13 @@ export class Engine implements ObjectEngine {
       userMetadata: {},
       data: { kind: 'none' },
     };
-    const { freed } = await this.#meta.putVersion({ version: marker, freshId: marker.versionId !== NULL_VERSION_ID });
+    const outbox = this.#plan(bucket, marker, 'delete-marker');
+    const { freed } = await this.#meta.putVersion({
+      version: marker,
+      freshId: marker.versionId !== NULL_VERSION_ID,
+      outbox,
+    });
+    this.#announce(outbox);
     await this.#release(freed);
     return { versionId: marker.versionId, deleteMarker: true };
   }
@@ -389,6 +408,7 @@ export class Engine implements ObjectEngine {
     // S3 dates a multipart object by its upload's start: a PUT made meanwhile stays newer.
     const lastModified = upload.initiated;
     const versionId = bucket.versioning === 'Enabled' ? this.#ids.next(lastModified) : NULL_VERSION_ID;
+    let outbox: Omit<OutboxEntry, 'seq'>[] | undefined;
     const { version, freed } = await this.#meta.completeUpload({
       bucket: input.bucket,
       key: input.key,
@@ -415,9 +435,11 @@ export class Engine implements ObjectEngine {
           partsCount: assembled.parts.length,
           data: { kind: 'parts', id: newBlobId() },
         };
-        return { version, parts: assembled.parts };
+        outbox = this.#plan(bucket, version, 'object');
+        return { version, parts: assembled.parts, outbox };
       },
     });
+    this.#announce(outbox);
     await this.#release(freed);
     return version;
   }
@@ -452,6 +474,123 @@ export class Engine implements ObjectEngine {
   listVersions(input: ListVersionsInput): ListVersionsResult {
     this.#bucket(input.bucket);
     return this.#meta.listVersions(input);
+  }
+
+  // ---- replication ----
+
+  /**
+   * The replications a new version needs under its bucket's rules; marks the version PENDING
+   * for each destination. Undefined when it needs none.
+   */
+  #plan(bucket: BucketRecord, version: ObjectVersion, operation: ReplicationOperation): Omit<OutboxEntry, 'seq'>[] | undefined {
+    if (!this.#planner || !bucket.replication) return undefined;
+    const targets = this.#planner(bucket, version, operation);
+    if (targets.length === 0) return undefined;
+    version.replication = Object.fromEntries(targets.map((t) => [t.destination, { status: 'PENDING' as const }]));
+    return targets.map((t) => ({
+      destination: t.destination,
+      bucket: version.bucket,
+      key: version.key,
+      versionId: version.versionId,
+      operation,
+      ruleId: t.ruleId,
+      storageClass: t.storageClass,
+      enqueuedAt: version.lastModified,
+      size: operation === 'object' ? version.size : 0,
+    }));
+  }
+
+  #announce(outbox: readonly Omit<OutboxEntry, 'seq'>[] | undefined): void {
+    if (!outbox?.length) return;
+    const destinations = [...new Set(outbox.map((e) => e.destination))];
+    for (const listener of this.#queued) listener(destinations);
+  }
+
+  onReplicationQueued(listener: (destinations: string[]) => void): () => void {
+    this.#queued.add(listener);
+    return () => this.#queued.delete(listener);
+  }
+
+  async putReplica(w: ReplicaWrite): Promise<ObjectVersion> {
+    const bucket = this.#bucket(w.bucket);
+    if (bucket.versioning !== 'Enabled') {
+      throw new S3Error('InvalidRequest', 'Destination bucket must have versioning enabled.');
+    }
+    const base = {
+      bucket: w.bucket,
+      key: w.key,
+      versionId: w.versionId,
+      lastModified: w.lastModified,
+      owner: w.owner,
+      replica: true,
+    };
+    if (w.deleteMarker) {
+      const marker: ObjectVersion = {
+        ...base,
+        isDeleteMarker: true,
+        size: 0,
+        etag: '',
+        storageClass: 'STANDARD',
+        userMetadata: {},
+        data: { kind: 'none' },
+      };
+      const { freed } = await this.#meta.putVersion({ version: marker });
+      await this.#release(freed);
+      return marker;
+    }
+    if (!w.body) throw new Error('a replicated object needs its bytes');
+    // A plain ETag is the MD5 of the bytes and is checked as Content-MD5 would be; a
+    // full-object checksum is checked too. (Multipart ETags and composite checksums name
+    // the parts, which the copy does not carry.)
+    const plainEtag = w.etag !== undefined && /^[0-9a-f]{32}$/.test(w.etag) ? w.etag : undefined;
+    const fullObject = w.checksum?.type === 'FULL_OBJECT' ? w.checksum : undefined;
+    const body = await this.#ingest(
+      {
+        body: w.body,
+        contentLength: w.contentLength,
+        contentMd5: plainEtag && Buffer.from(plainEtag, 'hex').toString('base64'),
+        checksum: fullObject && { algorithm: fullObject.algorithm, expected: () => fullObject.value },
+      },
+      { inline: true },
+    );
+    try {
+      const version: ObjectVersion = {
+        ...base,
+        isDeleteMarker: false,
+        size: body.size,
+        etag: w.etag ?? body.md5Hex,
+        storageClass: w.storageClass ?? 'STANDARD',
+        userMetadata: w.userMetadata ?? {},
+        ...contentHeaders(w),
+        checksum: w.checksum,
+        tags: w.tags?.length ? w.tags : undefined,
+        acl: w.acl,
+        partsCount: w.partsCount,
+        data: body.data,
+      };
+      const { freed } = await this.#meta.putVersion({ version, inline: body.inline });
+      await this.#release(freed);
+      return version;
+    } catch (err) {
+      await body.discard();
+      throw err;
+    }
+  }
+
+  getVersion(bucket: string, key: string, versionId: string): ObjectVersion | undefined {
+    return this.#meta.getVersion(bucket, key, versionId);
+  }
+
+  peekReplications(destination: string, afterSeq: number, limit: number): OutboxEntry[] {
+    return this.#meta.peekOutbox(destination, afterSeq, limit);
+  }
+
+  replicationDestinations(): string[] {
+    return this.#meta.outboxDestinations();
+  }
+
+  finishReplication(entry: OutboxEntry, state: DestinationState): Promise<void> {
+    return this.#meta.finishOutbox(entry, state);
   }
 
   async sweepOrphans(olderThanMs: number, signal?: AbortSignal): Promise<number> {

@@ -129,3 +129,11 @@ export function partKey(uploadId: string, partNumber: number): Buffer {
   out.writeUInt16BE(partNumber, uploadId.length + 1);
   return out;
 }
+
+/** A queued replication: `<destination bucket> 00 <seq, 8 bytes>`, in order per destination. */
+export function outboxKey(destination: string, seq: number): Buffer {
+  const out = Buffer.alloc(Buffer.byteLength(destination) + 9);
+  out.write(destination, 0, 'utf8');
+  out.writeBigUInt64BE(BigInt(seq), out.length - 8);
+  return out;
+}

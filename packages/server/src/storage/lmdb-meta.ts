@@ -4,6 +4,7 @@ import {
   bucketPrefix,
   compareKeys,
   currentKey,
+  outboxKey,
   partKey,
   prefixSuccessor,
   uploadKey,
@@ -14,6 +15,8 @@ import type {
   BucketRecord,
   CompleteUploadWrite,
   DeleteVersionResult,
+  DestinationState,
+  OutboxEntry,
   ListPartsResult,
   ListUploadsInput,
   ListUploadsResult,
@@ -42,6 +45,8 @@ import type {
  *   uploads   uploadKey -> UploadRecord        in-progress multipart uploads
  *   parts     partKey -> PartRecord            their parts (each part's bytes are one blob)
  *   manifests id -> PartRecord[]               the parts of completed multipart objects
+ *   outbox    outboxKey -> OutboxEntry         replications to carry out, per destination in order
+ *   counters  name -> number                   sequence numbers (`outbox`)
  *
  * Invariants, kept by doing every mutation in one LMDB write transaction:
  * - `current[k]` equals the first entry of k's version stack when that entry is not a
@@ -64,6 +69,8 @@ export class LmdbMetaStore implements MetaStore {
   readonly #uploads: Database<UploadRecord, Buffer>;
   readonly #parts: Database<PartRecord, Buffer>;
   readonly #manifests: Database<PartRecord[], string>;
+  readonly #outbox: Database<OutboxEntry, Buffer>;
+  readonly #counters: Database<number, string>;
   /** Bucket records, read on every request; this process is the only writer of its region. */
   readonly #bucketCache = new Map<string, BucketRecord | null>();
 
@@ -77,6 +84,8 @@ export class LmdbMetaStore implements MetaStore {
     this.#uploads = this.#root.openDB<UploadRecord, Buffer>({ name: 'uploads', keyEncoding: 'binary' });
     this.#parts = this.#root.openDB<PartRecord, Buffer>({ name: 'parts', keyEncoding: 'binary' });
     this.#manifests = this.#root.openDB<PartRecord[], string>({ name: 'manifests' });
+    this.#outbox = this.#root.openDB<OutboxEntry, Buffer>({ name: 'outbox', keyEncoding: 'binary' });
+    this.#counters = this.#root.openDB<number, string>({ name: 'counters' });
   }
 
   /**
@@ -207,6 +216,7 @@ export class LmdbMetaStore implements MetaStore {
     } else if (v.data.kind === 'blob') {
       void this.#blobrefs.put(v.data.id, 1);
     }
+    if (write.outbox) this.#enqueue(write.outbox);
     if (!top || (same && same.versionId === top.versionId)) {
       this.#refreshCurrent(v.bucket, v.key);
     } else if (sortsAbove(v, top)) {
@@ -247,11 +257,16 @@ export class LmdbMetaStore implements MetaStore {
       if (changed || !sameChecksum || !sameData) {
         throw new Error('updateVersion may not change what identifies a version, its data or its digests');
       }
-      void this.#versions.put(versionKey(bucket, key, v.lastModified, v.versionId), next);
-      const ck = currentKey(bucket, key);
-      if (this.#current.get(ck)?.versionId === v.versionId) void this.#current.put(ck, next);
+      this.#rewrite(next);
       return next;
     });
+  }
+
+  /** Stores a changed record of an existing version, in its stack and, if current, in `current`. */
+  #rewrite(next: ObjectVersion): void {
+    void this.#versions.put(versionKey(next.bucket, next.key, next.lastModified, next.versionId), next);
+    const ck = currentKey(next.bucket, next.key);
+    if (this.#current.get(ck)?.versionId === next.versionId) void this.#current.put(ck, next);
   }
 
   /** Removes a version's entry and what only it refers to; returns the blobs it freed. */
@@ -363,7 +378,7 @@ export class LmdbMetaStore implements MetaStore {
     return this.#durably(() => {
       const upload = this.#requireUpload(bucket, key, uploadId);
       const all = this.#partsOf(uploadId);
-      const { version, parts } = write.assemble(upload, all);
+      const { version, parts, outbox } = write.assemble(upload, all);
       if (version.data.kind !== 'parts') throw new Error('a completed upload must refer to its parts');
       const used = new Set(parts.map((p) => p.partNumber));
       for (const p of all) void this.#parts.remove(partKey(uploadId, p.partNumber));
@@ -371,7 +386,12 @@ export class LmdbMetaStore implements MetaStore {
       // Parts left out of the object are dropped; the ones it uses keep their references.
       const freed = this.#unref(all.filter((p) => !used.has(p.partNumber)));
       void this.#manifests.put(version.data.id, parts);
-      const result = this.#insert({ version, freshId: version.versionId !== 'null', precondition: write.precondition });
+      const result = this.#insert({
+        version,
+        freshId: version.versionId !== 'null',
+        precondition: write.precondition,
+        outbox,
+      });
       return { version, removed: result.removed, freed: [...freed, ...result.freed] };
     });
   }
@@ -531,6 +551,47 @@ export class LmdbMetaStore implements MetaStore {
       nextKeyMarker: isTruncated ? last?.key : undefined,
       nextVersionIdMarker: isTruncated ? last?.versionId : undefined,
     };
+  }
+
+  // ---- replication outbox ----
+
+  /** Queues replications inside the caller's transaction, numbering them in order. */
+  #enqueue(entries: readonly Omit<OutboxEntry, 'seq'>[]): void {
+    let seq = this.#counters.get('outbox') ?? 0;
+    for (const e of entries) {
+      seq++;
+      void this.#outbox.put(outboxKey(e.destination, seq), { ...e, seq });
+    }
+    void this.#counters.put('outbox', seq);
+  }
+
+  peekOutbox(destination: string, afterSeq: number, limit: number): OutboxEntry[] {
+    const end = prefixSuccessor(outboxKey(destination, 0).subarray(0, -8));
+    return [
+      ...this.#outbox.getRange({ start: outboxKey(destination, afterSeq + 1), end, limit }).map(({ value }) => value),
+    ];
+  }
+
+  outboxDestinations(): string[] {
+    const out: string[] = [];
+    let start: Buffer | undefined = Buffer.alloc(0);
+    while (start) {
+      let found: OutboxEntry | undefined;
+      for (const { value } of this.#outbox.getRange({ start, limit: 1 })) found = value;
+      if (!found) break;
+      out.push(found.destination);
+      start = prefixSuccessor(outboxKey(found.destination, 0).subarray(0, -8));
+    }
+    return out;
+  }
+
+  finishOutbox(entry: OutboxEntry, state: DestinationState): Promise<void> {
+    return this.#durably(() => {
+      void this.#outbox.remove(outboxKey(entry.destination, entry.seq));
+      const v = this.#find(entry.bucket, entry.key, entry.versionId);
+      if (!v) return;
+      this.#rewrite({ ...v, replication: { ...v.replication, [entry.destination]: state } });
+    });
   }
 
   isBlobReferenced(id: string): boolean {

@@ -133,7 +133,46 @@ export interface ObjectVersion extends ContentHeaders {
   acl?: Grant[];
   /** How many parts a multipart object was assembled from. */
   partsCount?: number;
+  /** Where this version stands in replication to each destination bucket (source side). */
+  replication?: Record<string, DestinationState>;
+  /** This version was written by replication from another bucket. */
+  replica?: boolean;
   data: DataRef;
+}
+
+export type ReplicationStatus = 'PENDING' | 'COMPLETED' | 'FAILED';
+
+/** One destination's view of a version being replicated. */
+export interface DestinationState {
+  status: ReplicationStatus;
+  /** an S3 replication failure reason, e.g. `DstBucketNotFound` */
+  reason?: string;
+  /** when the destination acknowledged the copy, ms */
+  completedAt?: number;
+}
+
+/** What replication does with a version. */
+export type ReplicationOperation = 'object' | 'delete-marker' | 'metadata';
+
+/**
+ * One replication to carry out: a version (or delete marker, or metadata change) of a source
+ * key, for one destination bucket. Written in the same transaction as what it replicates.
+ */
+export interface OutboxEntry {
+  /** assigned by the store: entries for one destination are carried out in this order */
+  seq: number;
+  destination: string;
+  bucket: string;
+  key: string;
+  versionId: string;
+  operation: ReplicationOperation;
+  ruleId: string;
+  /** the storage class the replica gets, when the rule overrides it */
+  storageClass?: string;
+  /** when the source wrote the version, ms */
+  enqueuedAt: number;
+  /** bytes to transfer */
+  size: number;
 }
 
 /** One part of a multipart upload, or of the object it became. */
@@ -199,7 +238,10 @@ export interface CompleteUploadWrite {
   bucket: string;
   key: string;
   uploadId: string;
-  assemble(upload: UploadRecord, parts: PartRecord[]): { version: ObjectVersion; parts: PartRecord[] };
+  assemble(
+    upload: UploadRecord,
+    parts: PartRecord[],
+  ): { version: ObjectVersion; parts: PartRecord[]; outbox?: Omit<OutboxEntry, 'seq'>[] };
   precondition?: (current: ObjectVersion | undefined) => void;
 }
 
@@ -259,6 +301,8 @@ export interface VersionWrite {
    * there is none or it is a delete marker); throwing aborts the write.
    */
   precondition?: (current: ObjectVersion | undefined) => void;
+  /** Replications to queue with the version, in the same transaction. */
+  outbox?: Omit<OutboxEntry, 'seq'>[];
 }
 
 export interface VersionWriteResult {
@@ -330,6 +374,16 @@ export interface MetaStore {
   /** Current, non-delete-marker versions in key order. */
   listObjects(input: ListObjectsInput): ListObjectsResult;
   listVersions(input: ListVersionsInput): ListVersionsResult;
+
+  /** Queued replications for one destination bucket, in order, after `afterSeq`. */
+  peekOutbox(destination: string, afterSeq: number, limit: number): OutboxEntry[];
+  /** The destination buckets that have queued replications. */
+  outboxDestinations(): string[];
+  /**
+   * Removes a replication from the queue and records its outcome on the version it
+   * replicated (if that version still exists), atomically.
+   */
+  finishOutbox(entry: OutboxEntry, state: DestinationState): Promise<void>;
 
   /** Whether a blob id is referenced by any version (for the orphan sweeper). */
   isBlobReferenced(id: string): boolean;
@@ -437,6 +491,37 @@ export interface DeleteObjectResult {
   deleteMarker: boolean;
 }
 
+/**
+ * Decides which destinations a version replicates to (the replication rules), given to the
+ * engine by the composition root so the engine can queue them in the version's transaction.
+ */
+export type ReplicationPlanner = (
+  bucket: BucketRecord,
+  version: ObjectVersion,
+  operation: ReplicationOperation,
+) => { destination: string; ruleId: string; storageClass?: string }[];
+
+/** A version written by replication: the source's identity, time and digests are kept. */
+export interface ReplicaWrite extends ContentHeaders {
+  bucket: string;
+  key: string;
+  versionId: string;
+  lastModified: number;
+  deleteMarker?: boolean;
+  /** the bytes (absent for a delete marker) */
+  body?: Readable;
+  contentLength?: number;
+  /** the source's ETag, checked against the bytes when it is a plain MD5 */
+  etag?: string;
+  checksum?: StoredChecksum;
+  partsCount?: number;
+  storageClass?: string;
+  owner: string;
+  userMetadata?: Record<string, string>;
+  tags?: Tag[];
+  acl?: Grant[];
+}
+
 export interface ObjectEngine {
   readonly region: string;
   getBucket(name: string): BucketRecord | undefined;
@@ -472,6 +557,21 @@ export interface ObjectEngine {
   listMultipartUploads(input: ListUploadsInput): ListUploadsResult;
   listObjects(input: ListObjectsInput): ListObjectsResult;
   listVersions(input: ListVersionsInput): ListVersionsResult;
+
+  /**
+   * Stores a version replicated from another bucket under its source's version id and time
+   * (replacing a copy of it stored before). The bucket must have versioning enabled.
+   */
+  putReplica(write: ReplicaWrite): Promise<ObjectVersion>;
+  /** A version exactly as stored (delete markers included), or undefined. */
+  getVersion(bucket: string, key: string, versionId: string): ObjectVersion | undefined;
+  /** Queued replications for one destination bucket, in order, after `afterSeq`. */
+  peekReplications(destination: string, afterSeq: number, limit: number): OutboxEntry[];
+  replicationDestinations(): string[];
+  /** Dequeues a replication and records its outcome on the source version. */
+  finishReplication(entry: OutboxEntry, state: DestinationState): Promise<void>;
+  /** Called after replications are queued (to wake the workers); returns an unsubscribe. */
+  onReplicationQueued(listener: (destinations: string[]) => void): () => void;
 
   /** Removes blob files no version refers to (left by a crash between write and commit). */
   sweepOrphans(olderThanMs: number, signal?: AbortSignal): Promise<number>;

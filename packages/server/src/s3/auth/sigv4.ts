@@ -45,6 +45,8 @@ export interface Credential {
   accessKeyId: string;
   secretAccessKey: string;
   accountId: string;
+  /** the world's service identity */
+  service?: boolean;
 }
 
 export type CredentialLookup = (accessKeyId: string) => Credential | undefined;

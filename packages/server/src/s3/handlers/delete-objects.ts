@@ -1,9 +1,8 @@
 import { S3Error, isS3Error } from '../../core/errors.ts';
 import { isVersionIdShaped } from '../../core/ids.ts';
-import { BodyDigest, checksumHeaderName, CHECKSUM_ALGORITHMS } from '../../storage/checksum.ts';
 import { readSmallBody } from '../body.ts';
-import { bucketOf, type Handler, type S3Context } from '../context.ts';
-import { header } from '../headers.ts';
+import { verifyIntegrity } from '../integrity.ts';
+import { bucketOf, type Handler } from '../context.ts';
 import { sendXmlDocument } from '../respond.ts';
 import { parseXml, xmlText, type XmlObject, type XmlValue } from '../xml.ts';
 
@@ -13,25 +12,6 @@ const MAX_KEYS = 1000;
 interface Target {
   key: string;
   versionId?: string;
-}
-
-/**
- * The body of DeleteObjects must carry an integrity check: Content-MD5 or an
- * `x-amz-checksum-*` header, and it must match.
- */
-function verifyIntegrity(ctx: S3Context, body: Buffer): void {
-  const md5 = header(ctx.req.headers, 'content-md5');
-  const algorithm = CHECKSUM_ALGORITHMS.find((a) => ctx.req.headers[checksumHeaderName(a)] !== undefined);
-  if (md5 === undefined && algorithm === undefined) {
-    throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5');
-  }
-  const digest = new BodyDigest(algorithm);
-  digest.update(body);
-  const d = digest.finish();
-  if (md5 !== undefined && md5 !== d.md5Base64) throw new S3Error('BadDigest');
-  if (algorithm !== undefined && header(ctx.req.headers, checksumHeaderName(algorithm)) !== d.checksum?.base64) {
-    throw new S3Error('BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`);
-  }
 }
 
 function targetsOf(doc: XmlObject | ''): { quiet: boolean; targets: Target[] } {

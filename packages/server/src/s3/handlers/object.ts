@@ -6,6 +6,7 @@ import { checksumHeaderName, isValidChecksumValue, type ChecksumAlgorithm } from
 import { MAX_PART_NUMBER } from '../../storage/multipart.ts';
 import type { ByteRange, Grant, ObjectVersion, PartRecord, PutObjectInput, Tag } from '../../storage/types.ts';
 import { aclFromHeaders } from '../acl.ts';
+import { isReplicaRequest, parseReplicaWrite } from '../replica-protocol.ts';
 import { parseTaggingHeader } from '../tagging.ts';
 import { canonicalUserId } from './bucket.ts';
 import { checkConditions, parseRange, writePrecondition } from '../conditions.ts';
@@ -90,7 +91,20 @@ export function writeAttributes(ctx: S3Context, opts: { tags: boolean } = { tags
   return { tags: tags?.length ? tags : undefined, acl };
 }
 
+/**
+ * A version replicated from another region (see replica-protocol.ts): stored under its
+ * source's id and time. Only the world's service identity may write one.
+ */
+async function putReplica(ctx: S3Context): Promise<void> {
+  if (ctx.auth.credential.service !== true) throw new S3Error('AccessDenied');
+  const w = parseReplicaWrite(ctx.req.headers, { bucket: bucketOf(ctx), key: keyOf(ctx) });
+  const body = w.deleteMarker ? undefined : ctx.body();
+  const version = await ctx.engine.putReplica({ ...w, body: body?.stream, contentLength: body?.length });
+  sendEmpty(ctx.res, 200, { 'x-amz-version-id': version.versionId });
+}
+
 export const putObject: Handler = async (ctx) => {
+  if (isReplicaRequest(ctx.req.headers)) return putReplica(ctx);
   const { headers } = ctx.req;
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);

@@ -1,10 +1,9 @@
 import { S3Error } from '../../core/errors.ts';
-import { BodyDigest, checksumHeaderName, CHECKSUM_ALGORITHMS } from '../../storage/checksum.ts';
 import type { BucketRecord, ObjectVersion } from '../../storage/types.ts';
 import { readSmallBody } from '../body.ts';
+import { verifyIntegrity } from '../integrity.ts';
 import { existingBucket, keyOf, type Handler, type S3Context } from '../context.ts';
 import { versionIdParam } from './object.ts';
-import { header } from '../headers.ts';
 import { sendEmpty, sendXmlDocument } from '../respond.ts';
 import { parseTaggingXml, taggingXml, type TagTarget } from '../tagging.ts';
 
@@ -14,25 +13,6 @@ const MAX_TAGGING_BODY = 64 * 1024;
 /** `x-amz-version-id` names the version acted on, once the bucket has had versioning. */
 function versionHeaders(bucket: BucketRecord, v: ObjectVersion): Record<string, string> {
   return bucket.versioning === 'Unversioned' ? {} : { 'x-amz-version-id': v.versionId };
-}
-
-/**
- * PutObjectTagging and PutBucketTagging must carry Content-MD5 or an `x-amz-checksum-*`
- * header, and it must match the body.
- */
-function verifyIntegrity(ctx: S3Context, body: string): void {
-  const md5 = header(ctx.req.headers, 'content-md5');
-  const algorithm = CHECKSUM_ALGORITHMS.find((a) => ctx.req.headers[checksumHeaderName(a)] !== undefined);
-  if (md5 === undefined && algorithm === undefined) {
-    throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5');
-  }
-  const digest = new BodyDigest(algorithm);
-  digest.update(Buffer.from(body, 'utf8'));
-  const d = digest.finish();
-  if (md5 !== undefined && md5 !== d.md5Base64) throw new S3Error('BadDigest');
-  if (algorithm !== undefined && header(ctx.req.headers, checksumHeaderName(algorithm)) !== d.checksum?.base64) {
-    throw new S3Error('BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`);
-  }
 }
 
 async function tagsFromBody(ctx: S3Context, target: TagTarget) {

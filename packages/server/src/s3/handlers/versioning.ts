@@ -30,6 +30,12 @@ export const putBucketVersioning: Handler = async (ctx) => {
   if (mfaDelete === 'Enabled') {
     throw new S3Error('InvalidRequest', 'DevPay and Mfa are mutually exclusive authorization methods.');
   }
+  if (status === 'Suspended' && ctx.engine.getBucket(name)?.replication) {
+    throw new S3Error(
+      'InvalidBucketState',
+      'A replication configuration is present on this bucket, so you cannot change the versioning state. To change the versioning state, first delete the replication configuration.',
+    );
+  }
   const updated = await ctx.engine.setVersioning(name, status);
   if (!updated) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: name } });
   sendEmpty(ctx.res, 200);

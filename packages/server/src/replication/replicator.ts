@@ -1,0 +1,294 @@
+/**
+ * Carries out a region's queued replications (the engine's outbox): for each destination
+ * bucket, entries are taken in queue order, at most `concurrency` at a time, never two of
+ * the same key at once, so operations on one key reach the destination in the order they
+ * happened. Each is sent as a signed S3 request to the destination's region, streaming the
+ * bytes. A destination that cannot be reached is retried with exponential backoff and jitter
+ * (its versions stay PENDING); an answer that cannot change with time (bucket gone, not
+ * versioned, access denied) makes the version FAILED for that destination with S3's reason.
+ */
+import type { Readable } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { Logger } from '../core/log.ts';
+import { signRequest } from '../s3/auth/sign.ts';
+import { replicaHeaders } from '../s3/replica-protocol.ts';
+import type { DestinationState, ObjectEngine, OutboxEntry } from '../storage/types.ts';
+
+export interface ReplicatorOptions {
+  region: string;
+  engine: ObjectEngine;
+  catalog: Catalog;
+  log: Logger;
+  /** replications in flight per destination bucket (default 16) */
+  concurrency?: number;
+  /** first retry delay and its ceiling, ms (default 200 ms and 30 s) */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  now?: () => number;
+}
+
+/** How one attempt ended. */
+type Outcome = { kind: 'done' } | { kind: 'failed'; reason: string } | { kind: 'retry'; why: string };
+
+/** How many queued entries of one destination are looked at per pass. */
+const WINDOW = 2000;
+
+export class Replicator {
+  readonly #opts: Required<Omit<ReplicatorOptions, 'now'>> & { now: () => number };
+  readonly #agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+  readonly #destinations = new Map<string, DestinationQueue>();
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
+
+  constructor(opts: ReplicatorOptions) {
+    this.#opts = {
+      concurrency: 16,
+      retryBaseMs: 200,
+      retryMaxMs: 30_000,
+      now: Date.now,
+      ...opts,
+    };
+  }
+
+  /** Starts on whatever is queued (after a restart too) and on everything queued later. */
+  start(): void {
+    this.#unsubscribe = this.#opts.engine.onReplicationQueued((destinations) => {
+      for (const d of destinations) this.#queue(d).wake();
+    });
+    for (const d of this.#opts.engine.replicationDestinations()) this.#queue(d).wake();
+  }
+
+  #queue(destination: string): DestinationQueue {
+    let q = this.#destinations.get(destination);
+    if (!q) {
+      q = new DestinationQueue(destination, this.#opts, (e) => this.#replicate(e));
+      this.#destinations.set(destination, q);
+    }
+    return q;
+  }
+
+  /** Waits until nothing is queued or in flight (for tests and orderly shutdown). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const busy = [...this.#destinations.values()].filter((q) => !q.idle());
+      if (busy.length === 0 && this.#opts.engine.replicationDestinations().length === 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe?.();
+    await Promise.all([...this.#destinations.values()].map((q) => q.close()));
+    await this.#agent.close();
+  }
+
+  /** One attempt at one replication. */
+  async #replicate(e: OutboxEntry): Promise<Outcome> {
+    const { engine, catalog } = this.#opts;
+    const version = engine.getVersion(e.bucket, e.key, e.versionId);
+    // Deleted by version id meanwhile: there is nothing left to copy.
+    if (!version) return { kind: 'done' };
+    const location = catalog.lookupBucket(e.destination);
+    if (!location) return { kind: 'failed', reason: 'DstBucketNotFound' };
+    const region = catalog.region(location.region);
+    if (!region) return { kind: 'retry', why: `region ${location.region} has no endpoint` };
+
+    let body: Readable | Buffer | undefined;
+    let length = 0;
+    if (e.operation === 'object' && !version.isDeleteMarker) {
+      const opened = engine.getObject({ bucket: e.bucket, key: e.key, versionId: e.versionId });
+      body = opened.body;
+      length = version.size;
+    }
+    const url = new URL(region.endpoint);
+    const path = `/${e.destination}/${e.key.split('/').map(encodeRfc3986).join('/')}`;
+    const headers = signRequest({
+      method: 'PUT',
+      path,
+      headers: {
+        host: url.host,
+        'content-length': String(length),
+        ...replicaHeaders(version, { storageClass: e.storageClass }),
+      },
+      region: location.region,
+      credentials: catalog.serviceKey(),
+    });
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#agent.request({
+        origin: url.origin,
+        path,
+        method: 'PUT',
+        headers,
+        body: length > 0 ? body : undefined,
+      });
+    } catch (err) {
+      if (body && !Buffer.isBuffer(body)) body.destroy();
+      return { kind: 'retry', why: (err as Error).message };
+    }
+    const text = await res.body.text();
+    if (res.statusCode === 200) return { kind: 'done' };
+    const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? String(res.statusCode);
+    if (res.statusCode >= 500 || res.statusCode === 429 || code === 'SlowDown' || code === 'RequestTimeout') {
+      return { kind: 'retry', why: `${res.statusCode} ${code}` };
+    }
+    return { kind: 'failed', reason: failureReason(code) };
+  }
+}
+
+/** S3's replication failure reasons for what a destination answered. */
+function failureReason(code: string): string {
+  switch (code) {
+    case 'NoSuchBucket':
+      return 'DstBucketNotFound';
+    case 'InvalidRequest':
+      return 'DstBucketUnversioned';
+    case 'AccessDenied':
+      return 'DstPutObjectNotPermitted';
+    default:
+      return `DstPutObjectFailed:${code}`;
+  }
+}
+
+function encodeRfc3986(segment: string): string {
+  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * The queue of one destination bucket: picks entries in order, keeps keys serial, and backs
+ * off as a whole when the destination cannot be reached.
+ */
+class DestinationQueue {
+  readonly #destination: string;
+  readonly #opts: Required<Omit<ReplicatorOptions, 'now'>> & { now: () => number };
+  readonly #attempt: (e: OutboxEntry) => Promise<Outcome>;
+  /** entries being carried out, by sequence number, with their key */
+  readonly #inFlight = new Map<number, { key: string; done: Promise<void> }>();
+  #failures = 0;
+  #pausedUntil = 0;
+  /** every queued entry with a sequence number up to this one is finished or in flight */
+  #floor = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #pumping = false;
+  #again = false;
+  #closed = false;
+
+  constructor(
+    destination: string,
+    opts: Required<Omit<ReplicatorOptions, 'now'>> & { now: () => number },
+    attempt: (e: OutboxEntry) => Promise<Outcome>,
+  ) {
+    this.#destination = destination;
+    this.#opts = opts;
+    this.#attempt = attempt;
+  }
+
+  idle(): boolean {
+    return this.#inFlight.size === 0 && this.#opts.engine.peekReplications(this.#destination, 0, 1).length === 0;
+  }
+
+  wake(): void {
+    if (this.#closed) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#again = false;
+        this.#pump();
+      } while (this.#again);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #pump(): void {
+    const now = this.#opts.now();
+    if (now < this.#pausedUntil) {
+      this.#schedule(this.#pausedUntil - now);
+      return;
+    }
+    const busy = new Set([...this.#inFlight.values()].map((f) => f.key));
+    let firstWaiting: number | undefined;
+    let last = this.#floor;
+    for (const e of this.#opts.engine.peekReplications(this.#destination, this.#floor, WINDOW)) {
+      last = e.seq;
+      if (this.#inFlight.has(e.seq)) continue;
+      const key = `${e.bucket}\u0000${e.key}`;
+      // An earlier operation on this key is still on its way: later ones wait their turn.
+      if (busy.has(key) || this.#inFlight.size >= this.#opts.concurrency) {
+        firstWaiting ??= e.seq;
+        if (this.#inFlight.size >= this.#opts.concurrency) break;
+        continue;
+      }
+      busy.add(key);
+      this.#start(e, key);
+    }
+    // Everything up to here is finished or in flight: the next pass starts after it.
+    this.#floor = firstWaiting !== undefined ? firstWaiting - 1 : last;
+  }
+
+  #start(e: OutboxEntry, key: string): void {
+    const done = this.#run(e).finally(() => {
+      this.#inFlight.delete(e.seq);
+      this.wake();
+    });
+    this.#inFlight.set(e.seq, { key, done });
+  }
+
+  async #run(e: OutboxEntry): Promise<void> {
+    let outcome: Outcome;
+    try {
+      outcome = await this.#attempt(e);
+    } catch (err) {
+      outcome = { kind: 'retry', why: (err as Error).message };
+    }
+    if (outcome.kind === 'retry') {
+      // It stays queued: the next pass must see it again.
+      this.#floor = Math.min(this.#floor, e.seq - 1);
+      this.#failures++;
+      const ceiling = Math.min(this.#opts.retryMaxMs, this.#opts.retryBaseMs * 2 ** Math.min(this.#failures - 1, 20));
+      const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+      this.#pausedUntil = Math.max(this.#pausedUntil, this.#opts.now() + delay);
+      if (this.#failures === 1 || this.#failures % 20 === 0) {
+        this.#opts.log.warn(
+          { region: this.#opts.region, destination: this.#destination, why: outcome.why, retryInMs: Math.round(delay) },
+          'replication destination unavailable; retrying',
+        );
+      }
+      return;
+    }
+    this.#failures = 0;
+    const state: DestinationState =
+      outcome.kind === 'done'
+        ? { status: 'COMPLETED', completedAt: this.#opts.now() }
+        : { status: 'FAILED', reason: outcome.reason };
+    if (outcome.kind === 'failed') {
+      this.#opts.log.warn(
+        { region: this.#opts.region, destination: this.#destination, bucket: e.bucket, key: e.key, reason: outcome.reason },
+        'replication failed',
+      );
+    }
+    await this.#opts.engine.finishReplication(e, state);
+  }
+
+  #schedule(ms: number): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.wake();
+    }, ms);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await Promise.allSettled([...this.#inFlight.values()].map((f) => f.done));
+  }
+}

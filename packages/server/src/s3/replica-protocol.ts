@@ -1,0 +1,92 @@
+/**
+ * How one region hands a replicated version to another: an ordinary S3 PUT (or, for a
+ * delete marker, DELETE) of the key, signed by the world's service identity, carrying the
+ * source version's identity and digests in `x-meridian-*` headers. Only the service identity
+ * may send them; the receiving region stores the version under the same id and time.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { S3Error } from '../core/errors.ts';
+import { parseChecksumAlgorithm } from '../storage/checksum.ts';
+import type { Grant, ObjectVersion, ReplicaWrite, StoredChecksum } from '../storage/types.ts';
+import { contentHeadersFrom, header, userMetadataFrom } from './headers.ts';
+import { parseTaggingHeader, taggingHeader } from './tagging.ts';
+
+export const REPLICA_HEADER = 'x-meridian-replica';
+
+/** The headers that describe `v` to the destination (besides its bytes). */
+export function replicaHeaders(v: ObjectVersion, opts: { storageClass?: string } = {}): Record<string, string> {
+  const h: Record<string, string> = {
+    [REPLICA_HEADER]: '1',
+    'x-meridian-version-id': v.versionId,
+    'x-meridian-last-modified': String(v.lastModified),
+    'x-meridian-owner': v.owner,
+  };
+  if (v.isDeleteMarker) {
+    h['x-meridian-delete-marker'] = 'true';
+    return h;
+  }
+  h['x-meridian-etag'] = v.etag;
+  if (v.partsCount !== undefined) h['x-meridian-parts-count'] = String(v.partsCount);
+  if (v.checksum) h['x-meridian-checksum'] = `${v.checksum.algorithm}:${v.checksum.type}:${v.checksum.value}`;
+  if (v.acl) h['x-meridian-acl'] = Buffer.from(JSON.stringify(v.acl)).toString('base64url');
+  if (v.tags?.length) h['x-amz-tagging'] = taggingHeader(v.tags);
+  h['x-amz-storage-class'] = opts.storageClass ?? v.storageClass;
+  if (v.contentType) h['content-type'] = v.contentType;
+  if (v.contentEncoding) h['content-encoding'] = v.contentEncoding;
+  if (v.contentDisposition) h['content-disposition'] = v.contentDisposition;
+  if (v.contentLanguage) h['content-language'] = v.contentLanguage;
+  if (v.cacheControl) h['cache-control'] = v.cacheControl;
+  if (v.expires) h.expires = v.expires;
+  for (const [k, value] of Object.entries(v.userMetadata)) h[`x-amz-meta-${k}`] = value;
+  return h;
+}
+
+export function isReplicaRequest(headers: IncomingHttpHeaders): boolean {
+  return headers[REPLICA_HEADER] !== undefined;
+}
+
+/** Reads a replicated version's description from a request's headers. */
+export function parseReplicaWrite(
+  headers: IncomingHttpHeaders,
+  target: { bucket: string; key: string },
+): Omit<ReplicaWrite, 'body' | 'contentLength'> {
+  const required = (name: string): string => {
+    const v = header(headers, name);
+    if (v === undefined || v === '') throw new S3Error('InvalidRequest', `Missing ${name} for a replicated write`);
+    return v;
+  };
+  const lastModified = Number(required('x-meridian-last-modified'));
+  if (!Number.isSafeInteger(lastModified) || lastModified < 0) throw new S3Error('InvalidRequest', 'Invalid x-meridian-last-modified');
+  const base = {
+    bucket: target.bucket,
+    key: target.key,
+    versionId: required('x-meridian-version-id'),
+    lastModified,
+    owner: required('x-meridian-owner'),
+  };
+  if (header(headers, 'x-meridian-delete-marker') === 'true') return { ...base, deleteMarker: true };
+  const parts = header(headers, 'x-meridian-parts-count');
+  const acl = header(headers, 'x-meridian-acl');
+  const tagging = header(headers, 'x-amz-tagging');
+  return {
+    ...base,
+    etag: required('x-meridian-etag'),
+    partsCount: parts === undefined ? undefined : Number(parts),
+    checksum: parseChecksum(header(headers, 'x-meridian-checksum')),
+    acl: acl === undefined ? undefined : (JSON.parse(Buffer.from(acl, 'base64url').toString('utf8')) as Grant[]),
+    tags: tagging === undefined ? undefined : parseTaggingHeader(tagging),
+    storageClass: header(headers, 'x-amz-storage-class'),
+    userMetadata: userMetadataFrom(headers),
+    ...contentHeadersFrom(headers),
+  };
+}
+
+function parseChecksum(value: string | undefined): StoredChecksum | undefined {
+  if (value === undefined) return undefined;
+  const [algorithm, type, checksum] = value.split(':');
+  const a = parseChecksumAlgorithm(algorithm ?? '');
+  if (!a || (type !== 'FULL_OBJECT' && type !== 'COMPOSITE') || !checksum) {
+    throw new S3Error('InvalidRequest', 'Invalid x-meridian-checksum');
+  }
+  return { algorithm: a, type, value: checksum };
+}
