@@ -15,6 +15,7 @@ import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3BenchClient } from './client.ts';
+import type { DetailedOutcome, Details } from './details.ts';
 import {
   type BenchReport,
   checkGoals,
@@ -142,7 +143,9 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-function brief(m: Measurement): string {
+type DetailedMeasurement = Measurement & { details?: Details };
+
+function brief(m: DetailedMeasurement): string {
   if (m.status === 'not-started' || m.status === 'skipped') return m.status;
   const parts = [
     m.opsPerSec !== undefined ? `${m.opsPerSec.toFixed(0)} ops/s` : '',
@@ -153,7 +156,30 @@ function brief(m: Measurement): string {
     m.errors ? `${m.errors} errors` : '',
   ].filter(Boolean);
   const tail = m.status === 'ok' ? '' : ` [${m.status}${m.error ? `: ${m.error.split('\n')[0]}` : ''}]`;
-  return `${parts.join(', ')}${tail}`;
+  const note = m.note ? ` (${m.note})` : '';
+  const details =
+    m.details && Object.keys(m.details).length > 0 ? `\n${' '.repeat(14)}${formatDetails(m.details)}` : '';
+  return `${parts.join(', ')}${tail}${note}${details}`;
+}
+
+function formatDetails(d: Details): string {
+  return Object.entries(d)
+    .map(
+      ([k, v]) => `${k} ${typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: 1 }) : String(v)}`,
+    )
+    .join(', ');
+}
+
+/** Notes and details under the table: the figures that have no column. */
+function notesMarkdown(results: DetailedMeasurement[]): string {
+  const rows = results.filter((r) => r.note || (r.details && Object.keys(r.details).length > 0));
+  if (rows.length === 0) return '';
+  const lines = ['', '## Notes', ''];
+  for (const r of rows) {
+    const text = [r.note, r.details ? formatDetails(r.details) : ''].filter(Boolean).join('; ');
+    lines.push(`- ${r.scenario} / ${r.target}: ${text}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 async function measure(
@@ -191,16 +217,20 @@ async function measure(
     status: 'failed',
     idleRssMb: target.idleRssMb,
   };
-  let result: Measurement;
+  let result: DetailedMeasurement;
   try {
-    const outcome = await scenario.run(ctx);
+    const outcome: DetailedOutcome = await scenario.run(ctx);
     result = { ...base, ...outcome };
   } catch (err) {
     result = { ...base, status: 'failed', error: err instanceof Error ? err.message : String(err) };
   } finally {
     await Promise.all(clients.map((c) => c.destroy().catch(() => {})));
   }
-  result.peakRssMb = await sampler.stop();
+  const sampled = await sampler.stop();
+  // A scenario that measured one phase itself (the listing, not its set-up) reports that peak;
+  // the whole-scenario figure is kept beside it.
+  if (result.peakRssMb === undefined) result.peakRssMb = sampled;
+  else if (sampled !== undefined) result.details = { ...result.details, scenarioPeakRssMb: sampled };
   if (signal.aborted && !interrupt.aborted && result.status === 'ok') {
     result.status = 'timeout';
     result.error = 'the watchdog stopped a scenario that ran far past its estimate';
@@ -245,7 +275,7 @@ async function main(): Promise<void> {
   );
 
   const machine = machineInfo();
-  const results: Measurement[] = [];
+  const results: DetailedMeasurement[] = [];
   const broken = new Map<TargetName, string>();
   for (const scenario of opts.scenarios) {
     log(`\n${scenario.name}: ${scenario.title}`);
@@ -303,7 +333,7 @@ async function main(): Promise<void> {
     ratios: computeRatios(scenarios, results),
     goals: checkGoals(scenarios, results),
   };
-  const markdown = toMarkdown(report);
+  const markdown = toMarkdown(report) + notesMarkdown(results);
   await mkdir(opts.outDir, { recursive: true });
   await writeFile(path.join(opts.outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(path.join(opts.outDir, 'latest.md'), markdown);

@@ -4,7 +4,14 @@
  * append them here.
  */
 import type { Scenario } from '../scenario.ts';
+import { listingScenarios } from './listing.ts';
 import { memoryScenarios } from './memory.ts';
+import { multipartScenarios } from './multipart.ts';
 import { objectScenarios } from './objects.ts';
 
-export const SCENARIOS: readonly Scenario[] = [...objectScenarios, ...memoryScenarios];
+export const SCENARIOS: readonly Scenario[] = [
+  ...objectScenarios,
+  ...memoryScenarios,
+  ...multipartScenarios,
+  ...listingScenarios,
+];
