@@ -9,6 +9,7 @@ import {
   type WorldConfig,
 } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
+import { replicationRetry, replicationStatus } from './replication.ts';
 import { startWorld, type World } from './world.ts';
 
 const USAGE = `Usage: meridian <command> [options]
@@ -16,6 +17,11 @@ const USAGE = `Usage: meridian <command> [options]
 Commands:
   up        Start a world: every configured region in this process
   region    Start one region of a world (regions share the data directory's catalog)
+  replication status [--bucket B]
+            Replication of a running world: pending operations and bytes, latency, failures,
+            share replicated within the RTC threshold, per bucket, rule and destination
+  replication retry --bucket B [--key-prefix P]
+            Queue the versions of B whose replication FAILED again
   help      Show this help
 
 Options (up, region):
@@ -38,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'up':
       case 'region':
         return await serve(command, rest);
+      case 'replication':
+        return await replication(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -72,6 +80,29 @@ function buildConfig(values: { config?: string; 'data-dir'?: string; host?: stri
   if (values['data-dir']) overrides.dataDir = values['data-dir'];
   if (values.host) overrides.host = values.host;
   return applyConfigDocument(config, overrides);
+}
+
+async function replication(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      bucket: { type: 'string' },
+      'key-prefix': { type: 'string' },
+    },
+    strict: true,
+  });
+  const config = buildConfig(values);
+  const dataDir = resolveDataDir(config, process.cwd());
+  const out = (text: string) => process.stdout.write(text);
+  if (sub === 'status') return replicationStatus({ dataDir, out, bucket: values.bucket });
+  if (sub === 'retry') {
+    if (!values.bucket) throw new ConfigError('replication retry needs --bucket');
+    return replicationRetry({ dataDir, out, bucket: values.bucket, prefix: values['key-prefix'] });
+  }
+  throw new ConfigError(`unknown replication command '${sub ?? ''}' (status, retry)`);
 }
 
 async function serve(command: 'up' | 'region', args: string[]): Promise<number> {

@@ -28,7 +28,7 @@ export interface WorldOptions {
   /** An upload idle this long is answered RequestTimeout (default 20 s, as S3). */
   idleTimeoutMs?: number;
   /** Replication tuning: in-flight copies per destination bucket, first retry delay. */
-  replication?: { concurrency?: number; retryBaseMs?: number; retryMaxMs?: number };
+  replication?: { concurrency?: number; retryBaseMs?: number; retryMaxMs?: number; rtcThresholdMs?: number };
 }
 
 /** The replication rules, as the engine asks for them. */
@@ -75,7 +75,9 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
         planner,
       });
       await reconcile(catalog, engine, log);
+      const replicator = new Replicator({ region: region.name, engine, catalog, log, ...opts.replication });
       const server = new RegionServer({
+        internal: replicator.internal,
         region: region.name,
         engine,
         catalog,
@@ -89,7 +91,6 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
           if (n > 0) log.info({ region: region.name, removed: n }, 'removed orphan blobs left by a crash');
         })
         .catch((err: unknown) => log.error({ err, region: region.name }, 'orphan sweep failed'));
-      const replicator = new Replicator({ region: region.name, engine, catalog, log, ...opts.replication });
       started.push({ server, engine, sweep, replicator });
       const endpoint = await server.listen(region.port, host);
       catalog.setRegionEndpoint(region.name, endpoint);

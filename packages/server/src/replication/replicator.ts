@@ -8,12 +8,15 @@
  * versioned, access denied) makes the version FAILED for that destination with S3's reason.
  */
 import type { Readable } from 'node:stream';
+import { Gauge, Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Logger } from '../core/log.ts';
 import { signRequest } from '../s3/auth/sign.ts';
+import type { InternalHandler } from '../s3/server.ts';
 import { replicaHeaders } from '../s3/replica-protocol.ts';
 import type { DestinationState, ObjectEngine, OutboxEntry } from '../storage/types.ts';
+import { ReplicationMetrics, type SeriesSnapshot } from './metrics.ts';
 
 export interface ReplicatorOptions {
   region: string;
@@ -25,8 +28,15 @@ export interface ReplicatorOptions {
   /** first retry delay and its ceiling, ms (default 200 ms and 30 s) */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** the Replication Time Control threshold (default 15 minutes; tests lower it) */
+  rtcThresholdMs?: number;
   now?: () => number;
 }
+
+type Settings = Required<Omit<ReplicatorOptions, 'now' | 'rtcThresholdMs'>> & {
+  now: () => number;
+  metrics: ReplicationMetrics;
+};
 
 /** How one attempt ended. */
 type Outcome = { kind: 'done' } | { kind: 'failed'; reason: string } | { kind: 'retry'; why: string };
@@ -35,20 +45,31 @@ type Outcome = { kind: 'done' } | { kind: 'failed'; reason: string } | { kind: '
 const WINDOW = 2000;
 
 export class Replicator {
-  readonly #opts: Required<Omit<ReplicatorOptions, 'now'>> & { now: () => number };
+  readonly #opts: Settings;
   readonly #agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
   readonly #destinations = new Map<string, DestinationQueue>();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
 
   constructor(opts: ReplicatorOptions) {
+    const now = opts.now ?? Date.now;
     this.#opts = {
       concurrency: 16,
       retryBaseMs: 200,
       retryMaxMs: 30_000,
-      now: Date.now,
       ...opts,
+      now,
+      metrics: new ReplicationMetrics({ rtcThresholdMs: opts.rtcThresholdMs, now }),
     };
+  }
+
+  /** The replication metrics of this region's buckets (of one bucket, if given). */
+  metrics(bucket?: string): SeriesSnapshot[] {
+    const { engine } = this.#opts;
+    const pending = function* () {
+      for (const d of engine.replicationDestinations()) yield* engine.peekReplications(d, 0, Number.MAX_SAFE_INTEGER);
+    };
+    return this.#opts.metrics.snapshot(pending(), { bucket });
   }
 
   /** Starts on whatever is queued (after a restart too) and on everything queued later. */
@@ -67,6 +88,65 @@ export class Replicator {
     }
     return q;
   }
+
+  /** The same figures for Prometheus (`/_meridian/metrics`), labelled by bucket, rule and destination. */
+  readonly registry = this.#registry();
+
+  #registry(): Registry {
+    const registry = new Registry();
+    const labelNames = ['region', 'bucket', 'rule', 'destination'] as const;
+    const gauges = {
+      pendingOps: new Gauge({ name: 'meridian_replication_operations_pending', help: 'Operations waiting to replicate', labelNames, registers: [registry] }),
+      pendingBytes: new Gauge({ name: 'meridian_replication_bytes_pending', help: 'Bytes waiting to replicate', labelNames, registers: [registry] }),
+      completed: new Gauge({ name: 'meridian_replication_operations_completed', help: 'Operations replicated since start', labelNames, registers: [registry] }),
+      failed: new Gauge({ name: 'meridian_replication_operations_failed', help: 'Operations that failed since start', labelNames, registers: [registry] }),
+      behind: new Gauge({ name: 'meridian_replication_latency_seconds', help: 'How far the destination is behind: age of the oldest pending operation', labelNames, registers: [registry] }),
+      p99: new Gauge({ name: 'meridian_replication_latency_p99_seconds', help: 'Replication latency, 99th percentile of recent operations', labelNames, registers: [registry] }),
+      max: new Gauge({ name: 'meridian_replication_latency_max_seconds', help: 'Largest replication latency since start', labelNames, registers: [registry] }),
+      missed: new Gauge({ name: 'meridian_replication_rtc_missed', help: 'Objects replicated after the RTC threshold', labelNames, registers: [registry] }),
+      within: new Gauge({ name: 'meridian_replication_rtc_within', help: 'Objects replicated within the RTC threshold', labelNames, registers: [registry] }),
+    };
+    const first = gauges.pendingOps as Gauge & { collect?: () => void };
+    // Collected once per scrape, from the queue and the replicator's counters.
+    first.collect = () => {
+      for (const g of Object.values(gauges)) g.reset();
+      for (const r of this.metrics()) {
+        const labels = { region: this.#opts.region, bucket: r.bucket, rule: r.ruleId, destination: r.destination };
+        gauges.pendingOps.set(labels, r.operationsPending);
+        gauges.pendingBytes.set(labels, r.bytesPending);
+        gauges.completed.set(labels, r.operationsCompleted);
+        gauges.failed.set(labels, r.operationsFailed);
+        gauges.behind.set(labels, r.latencyMs.now / 1000);
+        if (r.latencyMs.p99 !== undefined) gauges.p99.set(labels, r.latencyMs.p99 / 1000);
+        if (r.latencyMs.max !== undefined) gauges.max.set(labels, r.latencyMs.max / 1000);
+        gauges.within.set(labels, r.rtc.within);
+        gauges.missed.set(labels, r.rtc.missed);
+      }
+    };
+    return registry;
+  }
+
+  /**
+   * The operator endpoints of replication:
+   *   GET  /_meridian/replication/metrics[?bucket=B]
+   *   POST /_meridian/replication/retry?bucket=B[&prefix=P]
+   */
+  readonly internal: InternalHandler = async ({ method, path, query }) => {
+    const bucket = query.get('bucket') ?? undefined;
+    if (path === '/_meridian/replication/metrics' && method === 'GET') {
+      return { status: 200, body: { region: this.#opts.region, rules: this.metrics(bucket) } };
+    }
+    if (path === '/_meridian/metrics' && method === 'GET') {
+      return { status: 200, body: await this.registry.metrics(), contentType: this.registry.contentType };
+    }
+    if (path === '/_meridian/replication/retry' && method === 'POST') {
+      if (!bucket) return { status: 400, body: { error: 'InvalidRequest', message: 'bucket is required' } };
+      if (!this.#opts.engine.getBucket(bucket)) return { status: 404, body: { error: 'NoSuchBucket', bucket } };
+      const retried = await this.#opts.engine.retryFailedReplications(bucket, query.get('prefix') ?? '');
+      return { status: 200, body: { region: this.#opts.region, bucket, retried } };
+    }
+    return undefined;
+  };
 
   /** Waits until nothing is queued or in flight (for tests and orderly shutdown). */
   async idle(): Promise<void> {
@@ -111,7 +191,7 @@ export class Replicator {
       headers: {
         host: url.host,
         'content-length': String(length),
-        ...replicaHeaders(version, { storageClass: e.storageClass }),
+        ...replicaHeaders(version, { storageClass: e.storageClass, metadataOnly: e.operation === 'metadata' }),
       },
       region: location.region,
       credentials: catalog.serviceKey(),
@@ -148,6 +228,9 @@ function failureReason(code: string): string {
       return 'DstBucketUnversioned';
     case 'AccessDenied':
       return 'DstPutObjectNotPermitted';
+    case 'NoSuchVersion':
+    case 'NoSuchKey':
+      return 'DstObjectNotFound';
     default:
       return `DstPutObjectFailed:${code}`;
   }
@@ -163,7 +246,7 @@ function encodeRfc3986(segment: string): string {
  */
 class DestinationQueue {
   readonly #destination: string;
-  readonly #opts: Required<Omit<ReplicatorOptions, 'now'>> & { now: () => number };
+  readonly #opts: Settings;
   readonly #attempt: (e: OutboxEntry) => Promise<Outcome>;
   /** entries being carried out, by sequence number, with their key */
   readonly #inFlight = new Map<number, { key: string; done: Promise<void> }>();
@@ -178,7 +261,7 @@ class DestinationQueue {
 
   constructor(
     destination: string,
-    opts: Required<Omit<ReplicatorOptions, 'now'>> & { now: () => number },
+    opts: Settings,
     attempt: (e: OutboxEntry) => Promise<Outcome>,
   ) {
     this.#destination = destination;
@@ -275,6 +358,7 @@ class DestinationQueue {
       );
     }
     await this.#opts.engine.finishReplication(e, state);
+    this.#opts.metrics.finished(e, outcome.kind === 'done');
   }
 
   #schedule(ms: number): void {

@@ -139,15 +139,15 @@ export function objectHeaders(
 }
 
 /**
- * `x-amz-replication-status` of a version: REPLICA on a replica; on a source, FAILED if any
- * destination failed, else PENDING while any is outstanding, else COMPLETED. Versions no
- * rule matched have none.
+ * `x-amz-replication-status` of a version: on a source, FAILED if any destination failed,
+ * else PENDING while any is outstanding, else COMPLETED; REPLICA on a replica (PENDING or
+ * FAILED while a change made to it syncs back). Versions no rule matched have none.
  */
 export function replicationStatus(v: ObjectVersion): 'REPLICA' | ReplicationStatus | undefined {
-  if (v.replica) return 'REPLICA';
-  if (!v.replication) return undefined;
-  const states = Object.values(v.replication).map((d) => d.status);
+  const states = Object.values(v.replication ?? {}).map((d) => d.status);
   if (states.includes('FAILED')) return 'FAILED';
   if (states.includes('PENDING')) return 'PENDING';
-  return 'COMPLETED';
+  // A replica whose own changes have gone back to its source is a replica again.
+  if (v.replica) return 'REPLICA';
+  return states.length > 0 ? 'COMPLETED' : undefined;
 }

@@ -14,13 +14,22 @@ import { parseTaggingHeader, taggingHeader } from './tagging.ts';
 export const REPLICA_HEADER = 'x-meridian-replica';
 
 /** The headers that describe `v` to the destination (besides its bytes). */
-export function replicaHeaders(v: ObjectVersion, opts: { storageClass?: string } = {}): Record<string, string> {
+export function replicaHeaders(
+  v: ObjectVersion,
+  opts: { storageClass?: string; metadataOnly?: boolean } = {},
+): Record<string, string> {
   const h: Record<string, string> = {
     [REPLICA_HEADER]: '1',
     'x-meridian-version-id': v.versionId,
     'x-meridian-last-modified': String(v.lastModified),
     'x-meridian-owner': v.owner,
   };
+  if (opts.metadataOnly) {
+    h['x-meridian-operation'] = 'metadata';
+    if (v.acl) h['x-meridian-acl'] = Buffer.from(JSON.stringify(v.acl)).toString('base64url');
+    if (v.tags?.length) h['x-amz-tagging'] = taggingHeader(v.tags);
+    return h;
+  }
   if (v.isDeleteMarker) {
     h['x-meridian-delete-marker'] = 'true';
     return h;
@@ -65,9 +74,17 @@ export function parseReplicaWrite(
     owner: required('x-meridian-owner'),
   };
   if (header(headers, 'x-meridian-delete-marker') === 'true') return { ...base, deleteMarker: true };
-  const parts = header(headers, 'x-meridian-parts-count');
   const acl = header(headers, 'x-meridian-acl');
   const tagging = header(headers, 'x-amz-tagging');
+  if (header(headers, 'x-meridian-operation') === 'metadata') {
+    return {
+      ...base,
+      metadataOnly: true,
+      acl: acl === undefined ? undefined : (JSON.parse(Buffer.from(acl, 'base64url').toString('utf8')) as Grant[]),
+      tags: tagging === undefined ? undefined : parseTaggingHeader(tagging),
+    };
+  }
+  const parts = header(headers, 'x-meridian-parts-count');
   return {
     ...base,
     etag: required('x-meridian-etag'),

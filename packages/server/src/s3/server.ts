@@ -97,7 +97,16 @@ export interface RegionServerOptions {
   log: Logger;
   /** Clock for signature checks (tests move it). */
   now?: () => Date;
+  /** Operator endpoints under `/_meridian/` served by parts above this layer (replication). */
+  internal?: InternalHandler;
 }
+
+/** Answers an operator request, or undefined if it knows no such endpoint. */
+export type InternalHandler = (req: {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+}) => Promise<{ status: number; body: unknown; contentType?: string } | undefined>;
 
 /** The S3 endpoint of one region: a node:http server in front of that region's engine. */
 export class RegionServer {
@@ -193,6 +202,46 @@ export class RegionServer {
     await this.#forwarder.close();
   }
 
+  /**
+   * `/_meridian/...`: health, readiness and Prometheus metrics for anyone; everything else
+   * (replication metrics, retries) for signed requests of the world's own keys, in JSON.
+   */
+  async #internal(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string): Promise<void> {
+    const send = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+      res.end(text);
+    };
+    if (rawPath === '/_meridian/health') return send(200, { status: 'ok', region: this.region });
+    if (rawPath === '/_meridian/ready') return send(200, { status: 'ready', region: this.region });
+    // Prometheus scrapes without signing; everything else acts on the world.
+    if (rawPath !== '/_meridian/metrics') {
+      const auth = this.#authenticate({
+        method: req.method ?? 'GET',
+        rawPath,
+        rawQuery,
+        headers: req.headers,
+        now: this.#opts.now?.() ?? new Date(),
+      });
+      if (auth.kind === 'anonymous') throw new S3Error('AccessDenied');
+    }
+    const answer = await this.#opts.internal?.({
+      method: req.method ?? 'GET',
+      path: rawPath,
+      query: new URLSearchParams(rawQuery),
+    });
+    if (!answer) return send(404, { error: 'NotFound', path: rawPath });
+    if (typeof answer.body === 'string') {
+      res.writeHead(answer.status, {
+        'content-type': answer.contentType ?? 'text/plain; charset=utf-8',
+        'content-length': String(Buffer.byteLength(answer.body)),
+      });
+      res.end(answer.body);
+      return;
+    }
+    send(answer.status, answer.body);
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
     const hostId = newHostId();
@@ -221,6 +270,10 @@ export class RegionServer {
     const rawQuery = q === -1 ? '' : url.slice(q + 1);
     let resource = rawPath;
     try {
+      if (rawPath.startsWith('/_meridian/')) {
+        await this.#internal(req, res, rawPath, rawQuery);
+        return;
+      }
       const address = parseAddress(req.headers.host, rawPath, this.#opts.domains);
       resource = address.bucket === undefined ? '/' : `/${address.bucket}${address.key === undefined ? '' : `/${address.key}`}`;
       if (address.key !== undefined && Buffer.byteLength(address.key) > MAX_KEY_BYTES) {

@@ -250,10 +250,18 @@ export class Engine implements ObjectEngine {
   }
 
   async updateObject(input: GetObjectInput, update: (v: ObjectVersion) => ObjectVersion): Promise<ObjectVersion> {
-    this.#bucket(input.bucket);
-    const updated = await this.#meta.updateVersion(input.bucket, input.key, input.versionId, (v) =>
-      update(readable(input, v)),
+    const bucket = this.#bucket(input.bucket);
+    let outbox: Omit<OutboxEntry, 'seq'>[] | undefined;
+    const updated = await this.#meta.updateVersion(
+      input.bucket,
+      input.key,
+      input.versionId,
+      (v) => update(readable(input, v)),
+      // A tag or ACL change replicates like the version did (and, on a replica, goes back to
+      // its source where the rules sync replica modifications).
+      (next) => (outbox = this.#plan(bucket, next, 'metadata')),
     );
+    this.#announce(outbox);
     return readable(input, updated);
   }
 
@@ -484,20 +492,10 @@ export class Engine implements ObjectEngine {
    */
   #plan(bucket: BucketRecord, version: ObjectVersion, operation: ReplicationOperation): Omit<OutboxEntry, 'seq'>[] | undefined {
     if (!this.#planner || !bucket.replication) return undefined;
-    const targets = this.#planner(bucket, version, operation);
-    if (targets.length === 0) return undefined;
-    version.replication = Object.fromEntries(targets.map((t) => [t.destination, { status: 'PENDING' as const }]));
-    return targets.map((t) => ({
-      destination: t.destination,
-      bucket: version.bucket,
-      key: version.key,
-      versionId: version.versionId,
-      operation,
-      ruleId: t.ruleId,
-      storageClass: t.storageClass,
-      enqueuedAt: version.lastModified,
-      size: operation === 'object' ? version.size : 0,
-    }));
+    let targets = this.#planner(bucket, version, operation);
+    // A tag or ACL change follows the version only where the version itself went.
+    if (operation === 'metadata' && !version.replica) targets = targets.filter((t) => version.replication?.[t.destination]);
+    return pending(version, targets, operation, this.#now());
   }
 
   #announce(outbox: readonly Omit<OutboxEntry, 'seq'>[] | undefined): void {
@@ -524,6 +522,16 @@ export class Engine implements ObjectEngine {
       owner: w.owner,
       replica: true,
     };
+    if (w.metadataOnly) {
+      // Applied as it comes: a change that arrived by replication is not sent on again.
+      const updated = await this.#meta.updateVersion(w.bucket, w.key, w.versionId, (v) => ({
+        ...v,
+        tags: w.tags?.length ? w.tags : undefined,
+        acl: w.acl,
+      }));
+      if (!updated) throw new S3Error('NoSuchVersion', undefined, { fields: { Key: w.key, VersionId: w.versionId } });
+      return updated;
+    }
     if (w.deleteMarker) {
       const marker: ObjectVersion = {
         ...base,
@@ -577,6 +585,41 @@ export class Engine implements ObjectEngine {
     }
   }
 
+  async retryFailedReplications(bucketName: string, prefix = ''): Promise<number> {
+    const bucket = this.#bucket(bucketName);
+    let retried = 0;
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      const page = this.#meta.listVersions({ bucket: bucketName, prefix, keyMarker, versionIdMarker, maxKeys: 1000 });
+      for (const { version } of page.entries) {
+        const failed = Object.entries(version.replication ?? {}).filter(([, d]) => d.status === 'FAILED');
+        if (failed.length === 0) continue;
+        let outbox: Omit<OutboxEntry, 'seq'>[] | undefined;
+        const operation = version.isDeleteMarker ? 'delete-marker' : 'object';
+        await this.#meta.updateVersion(
+          bucketName,
+          version.key,
+          version.versionId,
+          (v) => v,
+          (next) => {
+            // Only destinations that failed, and only while a rule still sends the version there.
+            const again = (this.#planner?.(bucket, next, operation) ?? []).filter((t) =>
+              failed.some(([d]) => d === t.destination),
+            );
+            outbox = pending(next, again, operation, this.#now());
+            return outbox;
+          },
+        );
+        if (outbox) retried++;
+        this.#announce(outbox);
+      }
+      if (!page.isTruncated) return retried;
+      keyMarker = page.nextKeyMarker;
+      versionIdMarker = page.nextVersionIdMarker;
+    }
+  }
+
   getVersion(bucket: string, key: string, versionId: string): ObjectVersion | undefined {
     return this.#meta.getVersion(bucket, key, versionId);
   }
@@ -609,6 +652,34 @@ export class Engine implements ObjectEngine {
     await this.#meta.close();
     await this.#blobs.close();
   }
+}
+
+/**
+ * Marks a version PENDING for each target and returns the queue entries that carry it there
+ * (undefined when there are none).
+ */
+function pending(
+  version: ObjectVersion,
+  targets: ReturnType<ReplicationPlanner>,
+  operation: ReplicationOperation,
+  enqueuedAt: number,
+): Omit<OutboxEntry, 'seq'>[] | undefined {
+  if (targets.length === 0) return undefined;
+  version.replication = {
+    ...version.replication,
+    ...Object.fromEntries(targets.map((t) => [t.destination, { status: 'PENDING' as const }])),
+  };
+  return targets.map((t) => ({
+    destination: t.destination,
+    bucket: version.bucket,
+    key: version.key,
+    versionId: version.versionId,
+    operation,
+    ruleId: t.ruleId,
+    storageClass: t.storageClass,
+    enqueuedAt,
+    size: operation === 'object' ? version.size : 0,
+  }));
 }
 
 /** What a body ingested by the engine became. */

@@ -242,6 +242,7 @@ export class LmdbMetaStore implements MetaStore {
     key: string,
     versionId: string | undefined,
     update: (v: ObjectVersion) => ObjectVersion,
+    outbox?: (next: ObjectVersion) => Omit<OutboxEntry, 'seq'>[] | undefined,
   ): Promise<ObjectVersion | undefined> {
     return this.#durably(() => {
       const v = versionId === undefined ? this.#top(bucket, key) : this.#find(bucket, key, versionId);
@@ -257,7 +258,9 @@ export class LmdbMetaStore implements MetaStore {
       if (changed || !sameChecksum || !sameData) {
         throw new Error('updateVersion may not change what identifies a version, its data or its digests');
       }
+      const entries = outbox?.(next);
       this.#rewrite(next);
+      if (entries?.length) this.#enqueue(entries);
       return next;
     });
   }

@@ -347,13 +347,16 @@ export interface MetaStore {
   /**
    * Rewrites a version in place (its tags or ACL): `update` gets the version (the top of the
    * stack without an id) and returns the new record, which keeps its key, id, time and data.
-   * Resolves the new record, or undefined if there is no such version.
+   * Resolves the new record, or undefined if there is no such version. `outbox` names the
+   * replications the change needs (it may mark the record's replication state), queued in
+   * the same transaction.
    */
   updateVersion(
     bucket: string,
     key: string,
     versionId: string | undefined,
     update: (v: ObjectVersion) => ObjectVersion,
+    outbox?: (next: ObjectVersion) => Omit<OutboxEntry, 'seq'>[] | undefined,
   ): Promise<ObjectVersion | undefined>;
   /** The parts of a multipart object (`data.kind === 'parts'`), in order. */
   getManifest(id: string): PartRecord[] | undefined;
@@ -508,7 +511,9 @@ export interface ReplicaWrite extends ContentHeaders {
   versionId: string;
   lastModified: number;
   deleteMarker?: boolean;
-  /** the bytes (absent for a delete marker) */
+  /** only the tags and ACL of a version the destination already has changed */
+  metadataOnly?: boolean;
+  /** the bytes (absent for a delete marker and a metadata change) */
   body?: Readable;
   contentLength?: number;
   /** the source's ETag, checked against the bytes when it is a plain MD5 */
@@ -563,7 +568,12 @@ export interface ObjectEngine {
    * (replacing a copy of it stored before). The bucket must have versioning enabled.
    */
   putReplica(write: ReplicaWrite): Promise<ObjectVersion>;
-  /** A version exactly as stored (delete markers included), or undefined. */
+  /**
+   * Queues again the replications of versions that FAILED (in `bucket`, under `prefix`) for
+   * the destinations they failed for; resolves how many versions were queued.
+   */
+  retryFailedReplications(bucket: string, prefix?: string): Promise<number>;
+    /** A version exactly as stored (delete markers included), or undefined. */
   getVersion(bucket: string, key: string, versionId: string): ObjectVersion | undefined;
   /** Queued replications for one destination bucket, in order, after `afterSeq`. */
   peekReplications(destination: string, afterSeq: number, limit: number): OutboxEntry[];

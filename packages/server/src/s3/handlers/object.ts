@@ -98,7 +98,7 @@ export function writeAttributes(ctx: S3Context, opts: { tags: boolean } = { tags
 async function putReplica(ctx: S3Context): Promise<void> {
   if (ctx.auth.credential.service !== true) throw new S3Error('AccessDenied');
   const w = parseReplicaWrite(ctx.req.headers, { bucket: bucketOf(ctx), key: keyOf(ctx) });
-  const body = w.deleteMarker ? undefined : ctx.body();
+  const body = w.deleteMarker || w.metadataOnly ? undefined : ctx.body();
   const version = await ctx.engine.putReplica({ ...w, body: body?.stream, contentLength: body?.length });
   sendEmpty(ctx.res, 200, { 'x-amz-version-id': version.versionId });
 }
