@@ -171,7 +171,7 @@ describe('bucket replication configuration', () => {
     assertS3Error(res, 'InvalidRequest', 400);
   });
 
-  test('destinations: must exist, must not be the source, must be versioned when in this region', async () => {
+  test('destinations: must exist, must not be the source, must be versioned (in any region)', async () => {
     const message = async (p: Promise<unknown>) => (await rejectsWith(p, 'InvalidRequest', 400)).message;
     assert.equal(await message(put('source', { Role: ROLE, Rules: [v2Rule('no-such-bucket', 1)] })), 'Destination bucket must exist.');
     assert.equal(await message(put('source', { Role: ROLE, Rules: [v2Rule('source', 1)] })), 'Destination bucket cannot be the same as the source bucket.');
@@ -182,9 +182,13 @@ describe('bucket replication configuration', () => {
       await message(put('source', { Role: ROLE, Rules: [v2Rule('replica-local', 1), v2Rule('unversioned', 2)] })),
       'Destination bucket must have versioning enabled.',
     );
-    // Another region's versioning is not visible here; the engine meets it at replication time.
-    await put('source', { Role: ROLE, Rules: [v2Rule('unversioned-eu', 1)] });
-    assert.equal((await get('source'))?.Rules?.[0].Destination?.Bucket, 'arn:aws:s3:::unversioned-eu');
+    // A destination in another region is asked for its versioning.
+    assert.equal(
+      await message(put('source', { Role: ROLE, Rules: [v2Rule('unversioned-eu', 1)] })),
+      'Destination bucket must have versioning enabled.',
+    );
+    await put('source', { Role: ROLE, Rules: [v2Rule('replica-eu', 1)] });
+    assert.equal((await get('source'))?.Rules?.[0].Destination?.Bucket, 'arn:aws:s3:::replica-eu');
   });
 
   test('an Account that does not own the destination is InvalidArgument', async () => {

@@ -7,14 +7,14 @@
  * (its versions stay PENDING); an answer that cannot change with time (bucket gone, not
  * versioned, access denied) makes the version FAILED for that destination with S3's reason.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Gauge, Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Logger } from '../core/log.ts';
 import { signRequest } from '../s3/auth/sign.ts';
 import type { InternalHandler } from '../s3/server.ts';
-import { replicaHeaders } from '../s3/replica-protocol.ts';
+import { partManifest, replicaHeaders } from '../s3/replica-protocol.ts';
 import type { DestinationState, ObjectEngine, OutboxEntry } from '../storage/types.ts';
 import { ReplicationMetrics, type SeriesSnapshot } from './metrics.ts';
 
@@ -178,10 +178,25 @@ export class Replicator {
 
     let body: Readable | Buffer | undefined;
     let length = 0;
+    let manifest: Buffer | undefined;
     if (e.operation === 'object' && !version.isDeleteMarker) {
       const opened = engine.getObject({ bucket: e.bucket, key: e.key, versionId: e.versionId });
       body = opened.body;
       length = version.size;
+      const parts = engine.partsOf(version);
+      if (parts) {
+        manifest = partManifest(parts);
+        const bytes = body;
+        body = Readable.from(
+          (async function* () {
+            yield manifest;
+            if (Buffer.isBuffer(bytes)) yield bytes;
+            else yield* bytes as AsyncIterable<Buffer>;
+          })(),
+          { objectMode: false },
+        );
+        length += manifest.length;
+      }
     }
     const url = new URL(region.endpoint);
     const path = `/${e.destination}/${e.key.split('/').map(encodeRfc3986).join('/')}`;
@@ -191,7 +206,11 @@ export class Replicator {
       headers: {
         host: url.host,
         'content-length': String(length),
-        ...replicaHeaders(version, { storageClass: e.storageClass, metadataOnly: e.operation === 'metadata' }),
+        ...replicaHeaders(version, {
+          storageClass: e.storageClass,
+          metadataOnly: e.operation === 'metadata',
+          manifestLength: manifest?.length,
+        }),
       },
       region: location.region,
       credentials: catalog.serviceKey(),
@@ -334,7 +353,9 @@ class DestinationQueue {
     if (outcome.kind === 'retry') {
       // It stays queued: the next pass must see it again.
       this.#floor = Math.min(this.#floor, e.seq - 1);
-      this.#failures++;
+      // Copies in flight when the destination went away all fail at once: together they are
+      // one failed round, not many.
+      if (this.#opts.now() >= this.#pausedUntil) this.#failures++;
       const ceiling = Math.min(this.#opts.retryMaxMs, this.#opts.retryBaseMs * 2 ** Math.min(this.#failures - 1, 20));
       const delay = ceiling / 2 + Math.random() * (ceiling / 2);
       this.#pausedUntil = Math.max(this.#pausedUntil, this.#opts.now() + delay);

@@ -7,7 +7,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../core/errors.ts';
 import { parseChecksumAlgorithm } from '../storage/checksum.ts';
-import type { Grant, ObjectVersion, ReplicaWrite, StoredChecksum } from '../storage/types.ts';
+import type { Readable } from 'node:stream';
+import { ByteReader } from '../core/streams.ts';
+import type { Grant, ObjectVersion, PartRecord, ReplicaWrite, StoredChecksum } from '../storage/types.ts';
 import { contentHeadersFrom, header, userMetadataFrom } from './headers.ts';
 import { parseTaggingHeader, taggingHeader } from './tagging.ts';
 
@@ -16,7 +18,7 @@ export const REPLICA_HEADER = 'x-meridian-replica';
 /** The headers that describe `v` to the destination (besides its bytes). */
 export function replicaHeaders(
   v: ObjectVersion,
-  opts: { storageClass?: string; metadataOnly?: boolean } = {},
+  opts: { storageClass?: string; metadataOnly?: boolean; manifestLength?: number } = {},
 ): Record<string, string> {
   const h: Record<string, string> = {
     [REPLICA_HEADER]: '1',
@@ -24,6 +26,7 @@ export function replicaHeaders(
     'x-meridian-last-modified': String(v.lastModified),
     'x-meridian-owner': v.owner,
   };
+  if (v.metadataModified !== undefined) h['x-meridian-metadata-modified'] = String(v.metadataModified);
   if (opts.metadataOnly) {
     h['x-meridian-operation'] = 'metadata';
     if (v.acl) h['x-meridian-acl'] = Buffer.from(JSON.stringify(v.acl)).toString('base64url');
@@ -35,6 +38,7 @@ export function replicaHeaders(
     return h;
   }
   h['x-meridian-etag'] = v.etag;
+  if (opts.manifestLength !== undefined) h['x-meridian-manifest-length'] = String(opts.manifestLength);
   if (v.partsCount !== undefined) h['x-meridian-parts-count'] = String(v.partsCount);
   if (v.checksum) h['x-meridian-checksum'] = `${v.checksum.algorithm}:${v.checksum.type}:${v.checksum.value}`;
   if (v.acl) h['x-meridian-acl'] = Buffer.from(JSON.stringify(v.acl)).toString('base64url');
@@ -48,6 +52,39 @@ export function replicaHeaders(
   if (v.expires) h.expires = v.expires;
   for (const [k, value] of Object.entries(v.userMetadata)) h[`x-amz-meta-${k}`] = value;
   return h;
+}
+
+/**
+ * A multipart version travels with its part list, so the replica keeps the source's parts:
+ * the body starts with this JSON document (`x-meridian-manifest-length` bytes), then the bytes.
+ */
+export function partManifest(parts: readonly PartRecord[]): Buffer {
+  return Buffer.from(
+    JSON.stringify(parts.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag, checksum: p.checksum }))),
+  );
+}
+
+/** The part list at the head of a replicated multipart body, and the bytes after it. */
+export async function readPartManifest(
+  headers: IncomingHttpHeaders,
+  body: Readable,
+): Promise<{ parts?: ReplicaWrite['parts']; rest: Readable }> {
+  const raw = header(headers, 'x-meridian-manifest-length');
+  if (raw === undefined) return { rest: body };
+  const length = Number(raw);
+  if (!Number.isSafeInteger(length) || length <= 0 || length > 4 * 1024 * 1024) {
+    throw new S3Error('InvalidRequest', 'Invalid x-meridian-manifest-length');
+  }
+  const reader = new ByteReader(body);
+  const head = await reader.readExactly(length);
+  let parts: ReplicaWrite['parts'];
+  try {
+    parts = JSON.parse(head.toString('utf8')) as ReplicaWrite['parts'];
+  } catch {
+    throw new S3Error('InvalidRequest', 'Invalid part manifest');
+  }
+  if (!Array.isArray(parts) || head.length !== length) throw new S3Error('InvalidRequest', 'Invalid part manifest');
+  return { parts, rest: reader.rest() };
 }
 
 export function isReplicaRequest(headers: IncomingHttpHeaders): boolean {
@@ -66,12 +103,18 @@ export function parseReplicaWrite(
   };
   const lastModified = Number(required('x-meridian-last-modified'));
   if (!Number.isSafeInteger(lastModified) || lastModified < 0) throw new S3Error('InvalidRequest', 'Invalid x-meridian-last-modified');
+  const metadataModifiedRaw = header(headers, 'x-meridian-metadata-modified');
+  const metadataModified = metadataModifiedRaw === undefined ? undefined : Number(metadataModifiedRaw);
+  if (metadataModified !== undefined && !Number.isSafeInteger(metadataModified)) {
+    throw new S3Error('InvalidRequest', 'Invalid x-meridian-metadata-modified');
+  }
   const base = {
     bucket: target.bucket,
     key: target.key,
     versionId: required('x-meridian-version-id'),
     lastModified,
     owner: required('x-meridian-owner'),
+    metadataModified,
   };
   if (header(headers, 'x-meridian-delete-marker') === 'true') return { ...base, deleteMarker: true };
   const acl = header(headers, 'x-meridian-acl');

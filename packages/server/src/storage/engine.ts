@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { S3Error } from '../core/errors.ts';
+import { ByteReader } from '../core/streams.ts';
 import { NULL_VERSION_ID, VersionIdGenerator, newBlobId } from '../core/ids.ts';
-import { BodyDigest, type ChecksumAlgorithm } from './checksum.ts';
+import { BodyDigest, multipartEtag, type ChecksumAlgorithm } from './checksum.ts';
 import { assembleParts, checkObjectChecksum, MIN_PART_SIZE } from './multipart.ts';
 import type {
   BlobStore,
@@ -256,7 +257,10 @@ export class Engine implements ObjectEngine {
       input.bucket,
       input.key,
       input.versionId,
-      (v) => update(readable(input, v)),
+      (v) => ({
+        ...update(readable(input, v)),
+        metadataModified: Math.max(this.#now(), (v.metadataModified ?? v.lastModified) + 1),
+      }),
       // A tag or ACL change replicates like the version did (and, on a replica, goes back to
       // its source where the rules sync replica modifications).
       (next) => (outbox = this.#plan(bucket, next, 'metadata')),
@@ -523,12 +527,18 @@ export class Engine implements ObjectEngine {
       replica: true,
     };
     if (w.metadataOnly) {
-      // Applied as it comes: a change that arrived by replication is not sent on again.
-      const updated = await this.#meta.updateVersion(w.bucket, w.key, w.versionId, (v) => ({
-        ...v,
-        tags: w.tags?.length ? w.tags : undefined,
-        acl: w.acl,
-      }));
+      // A change that arrived by replication is not sent on again, and applies only over an
+      // older one: when both sides changed a version at once, both keep the later change
+      // (or, at the same millisecond, the same one of the two).
+      const updated = await this.#meta.updateVersion(w.bucket, w.key, w.versionId, (v) => {
+        const incoming = { tags: w.tags?.length ? w.tags : undefined, acl: w.acl };
+        const at = w.metadataModified ?? w.lastModified;
+        const localAt = v.metadataModified ?? v.lastModified;
+        const newer =
+          at > localAt ||
+          (at === localAt && JSON.stringify(incoming) > JSON.stringify({ tags: v.tags, acl: v.acl }));
+        return newer ? { ...v, ...incoming, metadataModified: at } : v;
+      });
       if (!updated) throw new S3Error('NoSuchVersion', undefined, { fields: { Key: w.key, VersionId: w.versionId } });
       return updated;
     }
@@ -547,6 +557,7 @@ export class Engine implements ObjectEngine {
       return marker;
     }
     if (!w.body) throw new Error('a replicated object needs its bytes');
+    if (w.parts?.length) return this.#putMultipartReplica(w, w.body, w.parts);
     // A plain ETag is the MD5 of the bytes and is checked as Content-MD5 would be; a
     // full-object checksum is checked too. (Multipart ETags and composite checksums name
     // the parts, which the copy does not carry.)
@@ -573,6 +584,7 @@ export class Engine implements ObjectEngine {
         checksum: w.checksum,
         tags: w.tags?.length ? w.tags : undefined,
         acl: w.acl,
+        metadataModified: w.metadataModified,
         partsCount: w.partsCount,
         data: body.data,
       };
@@ -617,6 +629,70 @@ export class Engine implements ObjectEngine {
       if (!page.isTruncated) return retried;
       keyMarker = page.nextKeyMarker;
       versionIdMarker = page.nextVersionIdMarker;
+    }
+  }
+
+  /**
+   * A replica of a multipart object keeps its parts: the bytes are cut into one blob per
+   * part as they arrive, each checked against its part's MD5, so part reads and the object
+   * attributes are the source's.
+   */
+  async #putMultipartReplica(
+    w: ReplicaWrite,
+    body: Readable,
+    sourceParts: NonNullable<ReplicaWrite['parts']>,
+  ): Promise<ObjectVersion> {
+    const reader = new ByteReader(body);
+    const parts: PartRecord[] = [];
+    const writers: BlobWriter[] = [];
+    try {
+      for (const source of sourceParts) {
+        const digest = new BodyDigest(source.checksum?.algorithm);
+        let writer: BlobWriter | undefined;
+        for (let left = source.size; left > 0; ) {
+          const chunk = await reader.read(left);
+          if (!chunk) throw new S3Error('IncompleteBody');
+          if (!writer) writers.push((writer = await this.#blobs.create()));
+          digest.update(chunk);
+          await writer.write(chunk);
+          left -= chunk.length;
+        }
+        const d = digest.finish();
+        if (d.md5Hex !== source.etag) throw new S3Error('BadDigest', `Part ${source.partNumber} does not match its ETag.`);
+        if (source.checksum && d.checksum?.base64 !== source.checksum.value) {
+          throw new S3Error('BadDigest', `Part ${source.partNumber} does not match its checksum.`);
+        }
+        await writer?.commit();
+        parts.push({ ...source, lastModified: w.lastModified, blob: writer?.id });
+      }
+      if (await reader.read(1)) throw new S3Error('InvalidRequest', 'The body is longer than its parts.');
+      if (body.errored) throw body.errored;
+      const version: ObjectVersion = {
+        bucket: w.bucket,
+        key: w.key,
+        versionId: w.versionId,
+        lastModified: w.lastModified,
+        owner: w.owner,
+        replica: true,
+        isDeleteMarker: false,
+        size: parts.reduce((n, p) => n + p.size, 0),
+        etag: w.etag ?? multipartEtag(parts.map((p) => p.etag)),
+        storageClass: w.storageClass ?? 'STANDARD',
+        userMetadata: w.userMetadata ?? {},
+        ...contentHeaders(w),
+        checksum: w.checksum,
+        tags: w.tags?.length ? w.tags : undefined,
+        acl: w.acl,
+        metadataModified: w.metadataModified,
+        partsCount: parts.length,
+        data: { kind: 'parts', id: newBlobId() },
+      };
+      const { freed } = await this.#meta.putVersion({ version, parts });
+      await this.#release(freed);
+      return version;
+    } catch (err) {
+      for (const writer of writers) await writer.abort();
+      throw body.errored ?? err;
     }
   }
 

@@ -200,6 +200,10 @@ export class LmdbMetaStore implements MetaStore {
     const v = write.version;
     if (!this.#buckets.get(v.bucket)) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: v.bucket } });
     if (v.data.kind === 'inline' && !write.inline) throw new Error('inline data missing for an inline version');
+    if (v.data.kind === 'parts' && write.parts) {
+      void this.#manifests.put(v.data.id, write.parts);
+      for (const p of write.parts) if (p.blob !== undefined) void this.#blobrefs.put(p.blob, 1);
+    }
     write.precondition?.(this.#current.get(currentKey(v.bucket, v.key)));
     const removed: ObjectVersion[] = [];
     const freed: string[] = [];
@@ -589,7 +593,9 @@ export class LmdbMetaStore implements MetaStore {
   }
 
   finishOutbox(entry: OutboxEntry, state: DestinationState): Promise<void> {
-    return this.#durably(() => {
+    // Not awaited to disk: if a crash loses this, the entry is carried out again, and the
+    // destination stores the same version id again (replication is idempotent).
+    return this.#root.childTransaction(() => {
       void this.#outbox.remove(outboxKey(entry.destination, entry.seq));
       const v = this.#find(entry.bucket, entry.key, entry.versionId);
       if (!v) return;

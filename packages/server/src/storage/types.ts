@@ -137,6 +137,11 @@ export interface ObjectVersion extends ContentHeaders {
   replication?: Record<string, DestinationState>;
   /** This version was written by replication from another bucket. */
   replica?: boolean;
+  /**
+   * When the tags or ACL last changed (ms), if after the version was written: replicated
+   * metadata changes apply only over older ones, so two-way replicas converge.
+   */
+  metadataModified?: number;
   data: DataRef;
 }
 
@@ -303,6 +308,8 @@ export interface VersionWrite {
   precondition?: (current: ObjectVersion | undefined) => void;
   /** Replications to queue with the version, in the same transaction. */
   outbox?: Omit<OutboxEntry, 'seq'>[];
+  /** The part list of a version whose data is `parts`, stored as its manifest. */
+  parts?: PartRecord[];
 }
 
 export interface VersionWriteResult {
@@ -384,7 +391,8 @@ export interface MetaStore {
   outboxDestinations(): string[];
   /**
    * Removes a replication from the queue and records its outcome on the version it
-   * replicated (if that version still exists), atomically.
+   * replicated (if that version still exists), atomically. The one write that may resolve
+   * before it is durable: losing it only means the replication is carried out again.
    */
   finishOutbox(entry: OutboxEntry, state: DestinationState): Promise<void>;
 
@@ -513,6 +521,8 @@ export interface ReplicaWrite extends ContentHeaders {
   deleteMarker?: boolean;
   /** only the tags and ACL of a version the destination already has changed */
   metadataOnly?: boolean;
+  /** when the source's tags or ACL last changed */
+  metadataModified?: number;
   /** the bytes (absent for a delete marker and a metadata change) */
   body?: Readable;
   contentLength?: number;
@@ -520,6 +530,8 @@ export interface ReplicaWrite extends ContentHeaders {
   etag?: string;
   checksum?: StoredChecksum;
   partsCount?: number;
+  /** a multipart source's parts (numbers, sizes, ETags, checksums): the replica keeps them */
+  parts?: Pick<PartRecord, 'partNumber' | 'size' | 'etag' | 'checksum'>[];
   storageClass?: string;
   owner: string;
   userMetadata?: Record<string, string>;

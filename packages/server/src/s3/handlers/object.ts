@@ -6,7 +6,7 @@ import { checksumHeaderName, isValidChecksumValue, type ChecksumAlgorithm } from
 import { MAX_PART_NUMBER } from '../../storage/multipart.ts';
 import type { ByteRange, Grant, ObjectVersion, PartRecord, PutObjectInput, Tag } from '../../storage/types.ts';
 import { aclFromHeaders } from '../acl.ts';
-import { isReplicaRequest, parseReplicaWrite } from '../replica-protocol.ts';
+import { isReplicaRequest, parseReplicaWrite, readPartManifest } from '../replica-protocol.ts';
 import { parseTaggingHeader } from '../tagging.ts';
 import { canonicalUserId } from './bucket.ts';
 import { checkConditions, parseRange, writePrecondition } from '../conditions.ts';
@@ -99,7 +99,18 @@ async function putReplica(ctx: S3Context): Promise<void> {
   if (ctx.auth.credential.service !== true) throw new S3Error('AccessDenied');
   const w = parseReplicaWrite(ctx.req.headers, { bucket: bucketOf(ctx), key: keyOf(ctx) });
   const body = w.deleteMarker || w.metadataOnly ? undefined : ctx.body();
-  const version = await ctx.engine.putReplica({ ...w, body: body?.stream, contentLength: body?.length });
+  if (!body) {
+    const version = await ctx.engine.putReplica(w);
+    sendEmpty(ctx.res, 200, { 'x-amz-version-id': version.versionId });
+    return;
+  }
+  const { parts, rest } = await readPartManifest(ctx.req.headers, body.stream);
+  const version = await ctx.engine.putReplica({
+    ...w,
+    parts,
+    body: rest,
+    contentLength: parts ? undefined : body.length,
+  });
   sendEmpty(ctx.res, 200, { 'x-amz-version-id': version.versionId });
 }
 

@@ -3,6 +3,7 @@ import type { BucketRecord, ReplicationConfiguration } from '../../storage/types
 import { readSmallBody } from '../body.ts';
 import { existingBucket, type Handler, type S3Context } from '../context.ts';
 import { verifyIntegrity } from '../integrity.ts';
+import { peerRequest } from '../peer.ts';
 import { parseReplicationConfiguration, replicationConfigurationXml } from '../replication-config.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 
@@ -13,12 +14,12 @@ const MAX_REPLICATION_BODY = 2 * 1024 * 1024;
  * The checks that need other buckets, per distinct destination: not the source, exists, owned
  * by `Account` when one is named, and versioned.
  *
- * Versioning is checked only for a destination in this region: another region's buckets live
- * in that region's engine, which this process cannot read. For those the replication engine
- * finds an unversioned destination when it replicates (the version then goes FAILED, as S3
- * does when a destination's versioning is turned off after the configuration was stored).
+ * A destination in another region is asked for its versioning over that region's S3 API, as
+ * the world's service identity. If that region cannot be reached the configuration is
+ * accepted: its versions wait (PENDING) until the region is back, and go FAILED then if the
+ * destination is not versioned, as they do when versioning is turned off later.
  */
-function checkDestinations(ctx: S3Context, source: BucketRecord, config: ReplicationConfiguration): void {
+async function checkDestinations(ctx: S3Context, source: BucketRecord, config: ReplicationConfiguration): Promise<void> {
   const seen = new Set<string>();
   for (const { destination } of config.rules) {
     if (destination.bucket === source.name) {
@@ -34,11 +35,20 @@ function checkDestinations(ctx: S3Context, source: BucketRecord, config: Replica
         fields: { ArgumentName: 'Account', ArgumentValue: destination.account },
       });
     }
-    if (location.region !== ctx.region) continue;
-    const target = ctx.engine.getBucket(destination.bucket);
-    if (target && target.versioning !== 'Enabled') {
-      throw new S3Error('InvalidRequest', 'Destination bucket must have versioning enabled.');
+    let versioned: boolean | undefined;
+    if (location.region === ctx.region) {
+      const target = ctx.engine.getBucket(destination.bucket);
+      versioned = target ? target.versioning === 'Enabled' : undefined;
+    } else {
+      const res = await peerRequest(ctx.catalog, location.region, {
+        method: 'GET',
+        path: `/${destination.bucket}`,
+        query: 'versioning=',
+      });
+      if (res?.status === 200) versioned = /<Status>Enabled<\/Status>/.test(res.text);
+      else ctx.log.warn({ destination: destination.bucket, region: location.region }, 'could not read the destination’s versioning');
     }
+    if (versioned === false) throw new S3Error('InvalidRequest', 'Destination bucket must have versioning enabled.');
   }
 }
 
@@ -65,7 +75,7 @@ export const putBucketReplication: Handler = async (ctx) => {
     });
   }
   const replication = parseReplicationConfiguration(text);
-  checkDestinations(ctx, bucket, replication);
+  await checkDestinations(ctx, bucket, replication);
   await ctx.engine.updateBucket(bucket.name, { replication });
   sendEmpty(ctx.res, 200);
 };
