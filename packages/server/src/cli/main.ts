@@ -136,6 +136,7 @@ async function serve(command: 'up' | 'region', args: string[]): Promise<number> 
     domains: config.domains,
     credentials: config.credentials,
     logger: log,
+    replication: config.replication,
   });
   if (values.json) {
     process.stdout.write(JSON.stringify({ event: 'ready', dataDir, regions: world.regions }) + '\n');

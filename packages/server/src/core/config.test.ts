@@ -85,6 +85,10 @@ credentials:
   accessKeyId: AKIAEXAMPLE
   secretAccessKey: s3cr3t
   accountId: 210987654321
+replication:
+  concurrency: 4
+  retryBaseMs: 50
+  rtcThresholdMs: 60000
 `);
     assert.deepEqual(loadConfigFile(defaultConfig(), file), {
       dataDir: '/var/lib/meridian',
@@ -98,7 +102,18 @@ credentials:
         { name: 'ap-northeast-1', port: 0 },
       ],
       credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's3cr3t', accountId: '210987654321' },
+      replication: { concurrency: 4, retryBaseMs: 50, retryMaxMs: 30_000, rtcThresholdMs: 60_000 },
     });
+  });
+
+  it('refuses unknown or non-numeric replication settings', async () => {
+    const unknown = await yamlFile('replication:\n  speed: 3\n');
+    assert.throws(() => loadConfigFile(defaultConfig(), unknown), configError(/unknown config key 'replication.speed'/));
+    const wordy = await yamlFile('replication:\n  concurrency: lots\n');
+    assert.throws(
+      () => loadConfigFile(defaultConfig(), wordy),
+      configError(/replication.concurrency must be a positive whole number/),
+    );
   });
 
   it('keeps the defaults for keys the file does not set', async () => {

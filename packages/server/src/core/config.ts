@@ -34,6 +34,18 @@ export interface WorldConfig {
   globalPort: number;
   credentials: RootCredentials;
   logLevel: string;
+  replication: ReplicationSettings;
+}
+
+/** How regions carry out replication. */
+export interface ReplicationSettings {
+  /** copies in flight per destination bucket */
+  concurrency: number;
+  /** first retry delay after a destination could not be reached, and its ceiling (ms) */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Replication Time Control threshold (ms): S3's is 15 minutes */
+  rtcThresholdMs: number;
 }
 
 export const DEFAULT_CREDENTIALS: RootCredentials = {
@@ -55,6 +67,7 @@ export function defaultConfig(): WorldConfig {
     globalPort: 9000,
     credentials: { ...DEFAULT_CREDENTIALS },
     logLevel: 'info',
+    replication: { concurrency: 16, retryBaseMs: 200, retryMaxMs: 30_000, rtcThresholdMs: 15 * 60 * 1000 },
   };
 }
 
@@ -90,7 +103,7 @@ function port(v: unknown, what: string): number {
 export function applyConfigDocument(base: WorldConfig, doc: unknown): WorldConfig {
   if (doc === null || doc === undefined) return base;
   if (!isObject(doc)) throw new ConfigError('the config file must be a YAML mapping');
-  const out: WorldConfig = { ...base, credentials: { ...base.credentials } };
+  const out: WorldConfig = { ...base, credentials: { ...base.credentials }, replication: { ...base.replication } };
   for (const [key, value] of Object.entries(doc)) {
     switch (key) {
       case 'dataDir':
@@ -117,6 +130,17 @@ export function applyConfigDocument(base: WorldConfig, doc: unknown): WorldConfi
         if (value.accessKeyId !== undefined) out.credentials.accessKeyId = str(value.accessKeyId, 'credentials.accessKeyId');
         if (value.secretAccessKey !== undefined) out.credentials.secretAccessKey = str(value.secretAccessKey, 'credentials.secretAccessKey');
         if (value.accountId !== undefined) out.credentials.accountId = str(String(value.accountId), 'credentials.accountId');
+        break;
+      }
+      case 'replication': {
+        if (!isObject(value)) throw new ConfigError('replication must be a mapping');
+        for (const [k, v] of Object.entries(value)) {
+          if (!(k in out.replication)) throw new ConfigError(`unknown config key 'replication.${k}'`);
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+            throw new ConfigError(`replication.${k} must be a positive whole number`);
+          }
+          out.replication[k as keyof ReplicationSettings] = v;
+        }
         break;
       }
       default:
@@ -169,7 +193,7 @@ export function loadConfigFile(base: WorldConfig, file: string): WorldConfig {
 
 /** Environment variables override the file. */
 export function applyEnv(base: WorldConfig, env: NodeJS.ProcessEnv): WorldConfig {
-  const out: WorldConfig = { ...base, credentials: { ...base.credentials } };
+  const out: WorldConfig = { ...base, credentials: { ...base.credentials }, replication: { ...base.replication } };
   if (env.MERIDIAN_DATA_DIR) out.dataDir = env.MERIDIAN_DATA_DIR;
   if (env.MERIDIAN_HOST) out.host = env.MERIDIAN_HOST;
   if (env.MERIDIAN_LOG_LEVEL) out.logLevel = env.MERIDIAN_LOG_LEVEL;
