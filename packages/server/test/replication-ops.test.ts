@@ -9,12 +9,17 @@ import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  GetObjectAclCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   PutBucketReplicationCommand,
   PutBucketVersioningCommand,
+  PutObjectAclCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { eventually } from './helpers/eventually.ts';
 import { MERIDIAN_BIN } from './helpers/process.ts';
 import { rawRequest } from './helpers/raw-request.ts';
 import { CREDENTIALS, startTestWorld, type TestWorld } from './helpers/world.ts';
@@ -31,18 +36,6 @@ interface Series {
   operationsFailed: number;
   latencyMs: { now: number; p50?: number; p99?: number; max?: number };
   rtc: { thresholdMs: number; within: number; missed: number; share?: number };
-}
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
 }
 
 describe('replication operations', () => {
@@ -166,5 +159,60 @@ describe('replication operations', () => {
     assert.match(lines[1], /^us-east-1\s+ops-src\s+to-eu\s+ops-dst\s+0\s+0 B\s+\d+\s+\d+\s+0 ms\s/);
     const retried = await run(process.execPath, [MERIDIAN_BIN, 'replication', 'retry', '--data-dir', w.dataDir, '--bucket', 'ops-src'], { env });
     assert.match(retried.stdout, /^Queued 0 failed versions of ops-src for replication again\.$/m);
+  });
+
+  test('under AccessControlTranslation the replica is private to the destination owner, and ACL changes stay home', async () => {
+    await eu.send(new CreateBucketCommand({ Bucket: 'ops-owned', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    await eu.send(new PutBucketVersioningCommand({ Bucket: 'ops-owned', VersioningConfiguration: { Status: 'Enabled' } }));
+    await us.send(new CreateBucketCommand({ Bucket: 'ops-act-src' }));
+    await us.send(new PutBucketVersioningCommand({ Bucket: 'ops-act-src', VersioningConfiguration: { Status: 'Enabled' } }));
+    await us.send(
+      new PutBucketReplicationCommand({
+        Bucket: 'ops-act-src',
+        ReplicationConfiguration: {
+          Role: 'arn:aws:iam::111122223333:role/replication',
+          Rules: [
+            {
+              ID: 'owned',
+              Priority: 1,
+              Status: 'Enabled',
+              Filter: {},
+              DeleteMarkerReplication: { Status: 'Disabled' },
+              Destination: {
+                Bucket: 'arn:aws:s3:::ops-owned',
+                Account: CREDENTIALS.accountId,
+                AccessControlTranslation: { Owner: 'Destination' },
+              },
+            },
+          ],
+        },
+      }),
+    );
+    const put = await us.send(
+      new PutObjectCommand({ Bucket: 'ops-act-src', Key: 'shared', Body: 'public at home', ACL: 'public-read', Tagging: 'team=web' }),
+    );
+    const publicGrants = (await us.send(new GetObjectAclCommand({ Bucket: 'ops-act-src', Key: 'shared' }))).Grants ?? [];
+    assert.equal(publicGrants.length, 2, 'the source is public-read');
+    const replicaGrants = await eventually(async () => {
+      const acl = await eu.send(new GetObjectAclCommand({ Bucket: 'ops-owned', Key: 'shared', VersionId: put.VersionId }));
+      return acl.Grants ?? [];
+    });
+    assert.deepEqual(
+      replicaGrants.map((g) => [g.Grantee?.Type, g.Permission]),
+      [['CanonicalUser', 'FULL_CONTROL']],
+      'the replica is private to its owner',
+    );
+    // Tags still follow; ACL changes do not.
+    await us.send(new PutObjectTaggingCommand({ Bucket: 'ops-act-src', Key: 'shared', Tagging: { TagSet: [{ Key: 'team', Value: 'data' }] } }));
+    await us.send(new PutObjectAclCommand({ Bucket: 'ops-act-src', Key: 'shared', ACL: 'public-read-write' }));
+    await eventually(async () => {
+      const tags = await eu.send(new GetObjectTaggingCommand({ Bucket: 'ops-owned', Key: 'shared' }));
+      assert.deepEqual(tags.TagSet, [{ Key: 'team', Value: 'data' }]);
+    });
+    await eventually(async () =>
+      assert.equal((await us.send(new HeadObjectCommand({ Bucket: 'ops-act-src', Key: 'shared' }))).ReplicationStatus, 'COMPLETED'),
+    );
+    const after = (await eu.send(new GetObjectAclCommand({ Bucket: 'ops-owned', Key: 'shared' }))).Grants ?? [];
+    assert.equal(after.length, 1, 'still private after the source ACL changed');
   });
 });

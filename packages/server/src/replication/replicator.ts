@@ -210,6 +210,7 @@ export class Replicator {
           storageClass: e.storageClass,
           metadataOnly: e.operation === 'metadata',
           manifestLength: manifest?.length,
+          owner: e.owner,
         }),
       },
       region: location.region,

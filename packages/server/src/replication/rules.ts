@@ -31,6 +31,8 @@ export interface ReplicationTarget {
   ruleId: string;
   /** the storage class the replica is given, if the rule sets one */
   storageClass?: string;
+  /** the account that owns the replica, under AccessControlTranslation (Owner: Destination) */
+  owner?: string;
 }
 
 const NOT_REPLICATED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
@@ -89,9 +91,11 @@ export function planReplication(
     const current = governing.get(destination);
     if (!current || (v2 && (rule.priority ?? 0) > (current.priority ?? 0))) governing.set(destination, rule);
   }
-  return [...governing.entries()].map(([destination, rule]) => ({
-    destination,
-    ruleId: rule.id,
-    storageClass: rule.destination.storageClass,
-  }));
+  return [...governing.entries()].map(([destination, rule]): ReplicationTarget => {
+    const target: ReplicationTarget = { destination, ruleId: rule.id, storageClass: rule.destination.storageClass };
+    if (rule.destination.ownerOverride === 'Destination' && rule.destination.account !== undefined) {
+      target.owner = rule.destination.account;
+    }
+    return target;
+  });
 }

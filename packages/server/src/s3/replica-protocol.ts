@@ -18,18 +18,21 @@ export const REPLICA_HEADER = 'x-meridian-replica';
 /** The headers that describe `v` to the destination (besides its bytes). */
 export function replicaHeaders(
   v: ObjectVersion,
-  opts: { storageClass?: string; metadataOnly?: boolean; manifestLength?: number } = {},
+  opts: { storageClass?: string; metadataOnly?: boolean; manifestLength?: number; owner?: string } = {},
 ): Record<string, string> {
   const h: Record<string, string> = {
     [REPLICA_HEADER]: '1',
     'x-meridian-version-id': v.versionId,
     'x-meridian-last-modified': String(v.lastModified),
-    'x-meridian-owner': v.owner,
+    'x-meridian-owner': opts.owner ?? v.owner,
   };
+  // AccessControlTranslation: the destination's account owns the replica and its ACL.
+  const acl = opts.owner === undefined ? v.acl : undefined;
+  if (opts.owner !== undefined) h['x-meridian-acl-translated'] = '1';
   if (v.metadataModified !== undefined) h['x-meridian-metadata-modified'] = String(v.metadataModified);
   if (opts.metadataOnly) {
     h['x-meridian-operation'] = 'metadata';
-    if (v.acl) h['x-meridian-acl'] = Buffer.from(JSON.stringify(v.acl)).toString('base64url');
+    if (acl) h['x-meridian-acl'] = encodeAcl(acl);
     if (v.tags?.length) h['x-amz-tagging'] = taggingHeader(v.tags);
     return h;
   }
@@ -41,7 +44,7 @@ export function replicaHeaders(
   if (opts.manifestLength !== undefined) h['x-meridian-manifest-length'] = String(opts.manifestLength);
   if (v.partsCount !== undefined) h['x-meridian-parts-count'] = String(v.partsCount);
   if (v.checksum) h['x-meridian-checksum'] = `${v.checksum.algorithm}:${v.checksum.type}:${v.checksum.value}`;
-  if (v.acl) h['x-meridian-acl'] = Buffer.from(JSON.stringify(v.acl)).toString('base64url');
+  if (acl) h['x-meridian-acl'] = encodeAcl(acl);
   if (v.tags?.length) h['x-amz-tagging'] = taggingHeader(v.tags);
   h['x-amz-storage-class'] = opts.storageClass ?? v.storageClass;
   if (v.contentType) h['content-type'] = v.contentType;
@@ -87,6 +90,21 @@ export async function readPartManifest(
   return { parts, rest: reader.rest() };
 }
 
+function encodeAcl(acl: readonly Grant[]): string {
+  return Buffer.from(JSON.stringify(acl)).toString('base64url');
+}
+
+function decodeAcl(value: string | undefined): Grant[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const grants = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(grants)) return grants as Grant[];
+  } catch {
+    // fall through
+  }
+  throw new S3Error('InvalidRequest', 'Invalid x-meridian-acl');
+}
+
 export function isReplicaRequest(headers: IncomingHttpHeaders): boolean {
   return headers[REPLICA_HEADER] !== undefined;
 }
@@ -115,6 +133,7 @@ export function parseReplicaWrite(
     lastModified,
     owner: required('x-meridian-owner'),
     metadataModified,
+    aclTranslated: header(headers, 'x-meridian-acl-translated') === '1',
   };
   if (header(headers, 'x-meridian-delete-marker') === 'true') return { ...base, deleteMarker: true };
   const acl = header(headers, 'x-meridian-acl');
@@ -123,7 +142,7 @@ export function parseReplicaWrite(
     return {
       ...base,
       metadataOnly: true,
-      acl: acl === undefined ? undefined : (JSON.parse(Buffer.from(acl, 'base64url').toString('utf8')) as Grant[]),
+      acl: decodeAcl(acl),
       tags: tagging === undefined ? undefined : parseTaggingHeader(tagging),
     };
   }
@@ -133,7 +152,7 @@ export function parseReplicaWrite(
     etag: required('x-meridian-etag'),
     partsCount: parts === undefined ? undefined : Number(parts),
     checksum: parseChecksum(header(headers, 'x-meridian-checksum')),
-    acl: acl === undefined ? undefined : (JSON.parse(Buffer.from(acl, 'base64url').toString('utf8')) as Grant[]),
+    acl: decodeAcl(acl),
     tags: tagging === undefined ? undefined : parseTaggingHeader(tagging),
     storageClass: header(headers, 'x-amz-storage-class'),
     userMetadata: userMetadataFrom(headers),

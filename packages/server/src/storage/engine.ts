@@ -531,7 +531,8 @@ export class Engine implements ObjectEngine {
       // older one: when both sides changed a version at once, both keep the later change
       // (or, at the same millisecond, the same one of the two).
       const updated = await this.#meta.updateVersion(w.bucket, w.key, w.versionId, (v) => {
-        const incoming = { tags: w.tags?.length ? w.tags : undefined, acl: w.acl };
+        // Under ownership translation the replica's ACL is its own owner's, never the source's.
+        const incoming = { tags: w.tags?.length ? w.tags : undefined, acl: w.aclTranslated ? v.acl : w.acl };
         const at = w.metadataModified ?? w.lastModified;
         const localAt = v.metadataModified ?? v.lastModified;
         const newer =
@@ -753,6 +754,7 @@ function pending(
     operation,
     ruleId: t.ruleId,
     storageClass: t.storageClass,
+    ...(t.owner !== undefined ? { owner: t.owner } : {}),
     enqueuedAt,
     size: operation === 'object' ? version.size : 0,
   }));

@@ -174,6 +174,8 @@ export interface OutboxEntry {
   ruleId: string;
   /** the storage class the replica gets, when the rule overrides it */
   storageClass?: string;
+  /** the account that owns the replica, when the rule translates ownership */
+  owner?: string;
   /** when the source wrote the version, ms */
   enqueuedAt: number;
   /** bytes to transfer */
@@ -510,7 +512,7 @@ export type ReplicationPlanner = (
   bucket: BucketRecord,
   version: ObjectVersion,
   operation: ReplicationOperation,
-) => { destination: string; ruleId: string; storageClass?: string }[];
+) => { destination: string; ruleId: string; storageClass?: string; owner?: string }[];
 
 /** A version written by replication: the source's identity, time and digests are kept. */
 export interface ReplicaWrite extends ContentHeaders {
@@ -523,6 +525,8 @@ export interface ReplicaWrite extends ContentHeaders {
   metadataOnly?: boolean;
   /** when the source's tags or ACL last changed */
   metadataModified?: number;
+  /** ownership was translated to the destination's account: the source's ACL does not apply */
+  aclTranslated?: boolean;
   /** the bytes (absent for a delete marker and a metadata change) */
   body?: Readable;
   contentLength?: number;
