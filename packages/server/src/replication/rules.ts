@@ -11,8 +11,9 @@
  *   DeleteMarkerReplication enabled and no tag filter.
  * - Archived objects (GLACIER, DEEP_ARCHIVE) are not replicated.
  * - Matching rules are grouped by destination bucket; in each group the rule with the highest
- *   priority governs (its storage class applies). V1 rules have no priority: the first in
- *   the document governs.
+ *   priority governs: its storage class applies, and its delete-marker and replica-modification
+ *   settings decide for that destination. V1 rules have no priority: the first in the
+ *   document governs.
  */
 import type { ReplicationConfiguration, ReplicationOperation, ReplicationRule, Tag } from '../storage/types.ts';
 
@@ -62,18 +63,14 @@ function usesTags(rule: ReplicationRule): boolean {
   return rule.filter?.kind === 'tag' || (rule.filter?.kind === 'and' && rule.filter.tags.length > 0);
 }
 
-function appliesTo(rule: ReplicationRule, operation: ReplicationOperation, v2: boolean, subject: ReplicationSubject): boolean {
-  if (rule.status !== 'Enabled') return false;
+/** Whether the rule governing a destination sends this operation there. */
+function sends(rule: ReplicationRule, operation: ReplicationOperation, v2: boolean, subject: ReplicationSubject): boolean {
   if (subject.replica) {
     // Only metadata changes made on a replica travel, and only where the rule syncs them back.
-    if (operation !== 'metadata' || rule.replicaModifications !== 'Enabled') return false;
+    return operation === 'metadata' && rule.replicaModifications === 'Enabled';
   }
-  if (operation === 'delete-marker') {
-    if (v2 && (rule.deleteMarkerReplication !== 'Enabled' || usesTags(rule))) return false;
-    // A marker has no tags: only the key decides.
-    return ruleMatches(rule, { ...subject, tags: [] });
-  }
-  return ruleMatches(rule, subject);
+  if (operation === 'delete-marker') return !v2 || (rule.deleteMarkerReplication === 'Enabled' && !usesTags(rule));
+  return true;
 }
 
 /** The destinations a version replicates to, one target per destination bucket. */
@@ -84,12 +81,18 @@ export function planReplication(
 ): ReplicationTarget[] {
   if (operation !== 'delete-marker' && NOT_REPLICATED_CLASSES.has(subject.storageClass)) return [];
   const v2 = isV2(config);
+  // A marker has no tags: only the key decides which rules match it.
+  const matched = operation === 'delete-marker' ? { ...subject, tags: [] } : subject;
   const governing = new Map<string, ReplicationRule>();
   for (const rule of config.rules) {
-    if (!appliesTo(rule, operation, v2, subject)) continue;
+    if (rule.status !== 'Enabled' || !ruleMatches(rule, matched)) continue;
     const destination = rule.destination.bucket;
     const current = governing.get(destination);
     if (!current || (v2 && (rule.priority ?? 0) > (current.priority ?? 0))) governing.set(destination, rule);
+  }
+  // The governing rule of each destination alone decides whether this operation goes there.
+  for (const [destination, rule] of governing) {
+    if (!sends(rule, operation, v2, subject)) governing.delete(destination);
   }
   return [...governing.entries()].map(([destination, rule]): ReplicationTarget => {
     const target: ReplicationTarget = { destination, ruleId: rule.id, storageClass: rule.destination.storageClass };

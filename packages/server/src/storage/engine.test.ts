@@ -8,7 +8,7 @@ import { objectEngineContract, type ObjectEngineFixture } from './contract/objec
 import { DEFAULT_INLINE_MAX, Engine } from './engine.ts';
 import { FsBlobStore } from './fs-blob.ts';
 import { LmdbMetaStore } from './lmdb-meta.ts';
-import type { ObjectEngine } from './types.ts';
+import type { ObjectEngine, ReplicationPlanner } from './types.ts';
 
 interface EngineHarness extends ObjectEngineFixture {
   meta: LmdbMetaStore;
@@ -28,7 +28,7 @@ before(async () => {
 after(() => workDir.remove());
 
 async function engineFixture(
-  opts: { inlineMax?: number; now?: () => number; minPartSize?: number } = {},
+  opts: { inlineMax?: number; now?: () => number; minPartSize?: number; planner?: ReplicationPlanner } = {},
 ): Promise<EngineHarness> {
   const n = ++fixtures;
   const metaDir = join(workDir.path, `meta-${n}`);
@@ -42,6 +42,7 @@ async function engineFixture(
     blobs,
     inlineMax: opts.inlineMax,
     minPartSize: opts.minPartSize,
+    planner: opts.planner,
     now: opts.now,
   });
   return {
@@ -63,9 +64,11 @@ async function engineFixture(
 }
 
 // Parts of 1000 bytes keep the multipart tests fast; boundaries then fall mid-page.
-objectEngineContract('Engine (LMDB + fs, inlineMax 1024)', () => engineFixture({ inlineMax: 1024, minPartSize: 1000 }));
-objectEngineContract('Engine (LMDB + fs, inlineMax 0: every byte in a blob)', () =>
-  engineFixture({ inlineMax: 0, minPartSize: 1000 }),
+objectEngineContract('Engine (LMDB + fs, inlineMax 1024)', (opts) =>
+  engineFixture({ inlineMax: 1024, minPartSize: 1000, ...opts }),
+);
+objectEngineContract('Engine (LMDB + fs, inlineMax 0: every byte in a blob)', (opts) =>
+  engineFixture({ inlineMax: 0, minPartSize: 1000, ...opts }),
 );
 
 function put(engine: ObjectEngine, key: string, data: Buffer | string) {

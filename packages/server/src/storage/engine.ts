@@ -498,7 +498,13 @@ export class Engine implements ObjectEngine {
     if (!this.#planner || !bucket.replication) return undefined;
     let targets = this.#planner(bucket, version, operation);
     // A tag or ACL change follows the version only where the version itself went.
-    if (operation === 'metadata' && !version.replica) targets = targets.filter((t) => version.replication?.[t.destination]);
+    // (Live replication never retries a FAILED one: that is `retryFailedReplications`.)
+    if (operation === 'metadata' && !version.replica) {
+      targets = targets.filter((t) => {
+        const state = version.replication?.[t.destination];
+        return state !== undefined && state.status !== 'FAILED';
+      });
+    }
     return pending(version, targets, operation, this.#now());
   }
 

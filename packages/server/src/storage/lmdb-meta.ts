@@ -46,6 +46,7 @@ import type {
  *   parts     partKey -> PartRecord            their parts (each part's bytes are one blob)
  *   manifests id -> PartRecord[]               the parts of completed multipart objects
  *   outbox    outboxKey -> OutboxEntry         replications to carry out, per destination in order
+ *   queued    destination/bucket/version/key -> n   how many of them each version has per destination
  *   counters  name -> number                   sequence numbers (`outbox`)
  *
  * Invariants, kept by doing every mutation in one LMDB write transaction:
@@ -70,6 +71,7 @@ export class LmdbMetaStore implements MetaStore {
   readonly #parts: Database<PartRecord, Buffer>;
   readonly #manifests: Database<PartRecord[], string>;
   readonly #outbox: Database<OutboxEntry, Buffer>;
+  readonly #queued: Database<number, string>;
   readonly #counters: Database<number, string>;
   /** Bucket records, read on every request; this process is the only writer of its region. */
   readonly #bucketCache = new Map<string, BucketRecord | null>();
@@ -85,6 +87,7 @@ export class LmdbMetaStore implements MetaStore {
     this.#parts = this.#root.openDB<PartRecord, Buffer>({ name: 'parts', keyEncoding: 'binary' });
     this.#manifests = this.#root.openDB<PartRecord[], string>({ name: 'manifests' });
     this.#outbox = this.#root.openDB<OutboxEntry, Buffer>({ name: 'outbox', keyEncoding: 'binary' });
+    this.#queued = this.#root.openDB<number, string>({ name: 'queued' });
     this.#counters = this.#root.openDB<number, string>({ name: 'counters' });
   }
 
@@ -568,6 +571,8 @@ export class LmdbMetaStore implements MetaStore {
     for (const e of entries) {
       seq++;
       void this.#outbox.put(outboxKey(e.destination, seq), { ...e, seq });
+      const q = queuedKey(e);
+      void this.#queued.put(q, (this.#queued.get(q) ?? 0) + 1);
     }
     void this.#counters.put('outbox', seq);
   }
@@ -596,10 +601,19 @@ export class LmdbMetaStore implements MetaStore {
     // Not awaited to disk: if a crash loses this, the entry is carried out again, and the
     // destination stores the same version id again (replication is idempotent).
     return this.#root.childTransaction(() => {
-      void this.#outbox.remove(outboxKey(entry.destination, entry.seq));
+      const k = outboxKey(entry.destination, entry.seq);
+      if (!this.#outbox.get(k)) return;
+      void this.#outbox.remove(k);
+      const q = queuedKey(entry);
+      const left = (this.#queued.get(q) ?? 1) - 1;
+      if (left > 0) void this.#queued.put(q, left);
+      else void this.#queued.remove(q);
       const v = this.#find(entry.bucket, entry.key, entry.versionId);
       if (!v) return;
-      this.#rewrite({ ...v, replication: { ...v.replication, [entry.destination]: state } });
+      // A later operation for the same version and destination is still queued: it stays
+      // PENDING until that one is done too (a failure is recorded at once).
+      const recorded = state.status === 'COMPLETED' && left > 0 ? { status: 'PENDING' as const } : state;
+      this.#rewrite({ ...v, replication: { ...v.replication, [entry.destination]: recorded } });
     });
   }
 
@@ -611,6 +625,11 @@ export class LmdbMetaStore implements MetaStore {
     await this.#root.flushed;
     await this.#root.close();
   }
+}
+
+/** The key counting a version's queued operations for one destination. */
+function queuedKey(e: Pick<OutboxEntry, 'destination' | 'bucket' | 'key' | 'versionId'>): string {
+  return `${e.destination}\u0000${e.bucket}\u0000${e.versionId}\u0000${e.key}`;
 }
 
 function noSuchUpload(uploadId: string): S3Error {

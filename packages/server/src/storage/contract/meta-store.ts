@@ -12,6 +12,7 @@ import type {
   ListUploadsResult,
   MetaStore,
   ObjectVersion,
+  OutboxEntry,
   PartRecord,
   UploadRecord,
 } from '../types.ts';
@@ -2088,6 +2089,399 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
           assert.deepEqual(store.getVersion('b', 'k'), updated);
           assert.deepEqual(store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects, [updated]);
           assert.deepEqual((await store.deleteVersion('b', 'k', 'null')).freed, ['p1']);
+        }));
+    });
+
+    describe('replication outbox', { concurrency: true }, () => {
+      type Queued = Omit<OutboxEntry, 'seq'>;
+
+      function queued(destination: string, key: string, versionId: string, patch: Partial<Queued> = {}): Queued {
+        return {
+          destination,
+          bucket: 'b',
+          key,
+          versionId,
+          operation: 'object',
+          ruleId: 'rule-1',
+          enqueuedAt: 1_700_000_000_000,
+          size: 10,
+          ...patch,
+        };
+      }
+
+      /** Every entry queued for `destination`, read through peekOutbox. */
+      function outbox(store: MetaStore, destination: string): OutboxEntry[] {
+        return store.peekOutbox(destination, 0, 10_000);
+      }
+
+      /** Writes version `versionId` of `key` with outbox entries for these destinations. */
+      function putWithOutbox(
+        store: MetaStore,
+        key: string,
+        versionId: string,
+        destinations: string[],
+        lastModified = 10,
+      ) {
+        return store.putVersion({
+          version: objectVersion('b', key, { versionId, lastModified }),
+          freshId: true,
+          outbox: destinations.map((d) => queued(d, key, versionId)),
+        });
+      }
+
+      it('putVersion queues its entries with increasing seq across calls and destinations', () =>
+        withBucket(async (store) => {
+          await putWithOutbox(store, 'k1', 'v1', ['dst-a', 'dst-b']);
+          await putWithOutbox(store, 'k2', 'v2', ['dst-a']);
+          await putWithOutbox(store, 'k3', 'v3', ['dst-b', 'dst-a']);
+          const a = outbox(store, 'dst-a');
+          const b = outbox(store, 'dst-b');
+          assert.deepEqual(
+            a.map((e) => e.key),
+            ['k1', 'k2', 'k3'],
+          );
+          assert.deepEqual(
+            b.map((e) => e.key),
+            ['k1', 'k3'],
+          );
+          // One sequence for the whole store, in the order the entries were written.
+          const all = [a[0], b[0], a[1], b[1], a[2]];
+          for (let i = 1; i < all.length; i++)
+            assert.ok(all[i].seq > all[i - 1].seq, JSON.stringify(all.map((e) => e.seq)));
+          assert.deepEqual(a[0], { ...queued('dst-a', 'k1', 'v1'), seq: a[0].seq });
+        }));
+
+      it('concurrent writes get distinct seqs and every entry is kept', () =>
+        withBucket(async (store) => {
+          const keys = Array.from({ length: 50 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+          await Promise.all(keys.map((k, i) => putWithOutbox(store, k, `v${i}`, ['dst'])));
+          const entries = outbox(store, 'dst');
+          assert.equal(entries.length, 50);
+          assert.equal(new Set(entries.map((e) => e.seq)).size, 50);
+          assert.deepEqual(entries.map((e) => e.key).sort(), keys);
+          for (let i = 1; i < entries.length; i++) assert.ok(entries[i].seq > entries[i - 1].seq);
+        }));
+
+      it('peekOutbox pages by afterSeq and limit', () =>
+        withBucket(async (store) => {
+          for (let i = 0; i < 5; i++) await putWithOutbox(store, `k${i}`, `v${i}`, ['dst', 'other']);
+          const all = outbox(store, 'dst');
+          assert.equal(all.length, 5);
+          assert.deepEqual(store.peekOutbox('dst', 0, 2), all.slice(0, 2));
+          assert.deepEqual(store.peekOutbox('dst', all[1].seq, 2), all.slice(2, 4));
+          assert.deepEqual(store.peekOutbox('dst', all[1].seq + 1, 100), all.slice(2));
+          assert.deepEqual(store.peekOutbox('dst', all[4].seq, 10), []);
+          assert.deepEqual(store.peekOutbox('dst', 0, 0).length, 0);
+          assert.deepEqual(store.peekOutbox('nowhere', 0, 10), []);
+        }));
+
+      it('keeps destinations apart, including names that are prefixes of each other', () =>
+        withBucket(async (store) => {
+          const names = ['dst2', 'ds', 'dst', 'dst-x', 'dst.0', 'd'];
+          for (const [i, d] of names.entries()) await putWithOutbox(store, `k${i}`, `v${i}`, [d]);
+          await putWithOutbox(store, 'more', 'vm', ['dst', 'dst2']);
+          for (const d of names) {
+            const entries = outbox(store, d);
+            assert.ok(
+              entries.every((e) => e.destination === d),
+              `${d}: ${JSON.stringify(entries)}`,
+            );
+            assert.equal(entries.length, d === 'dst' || d === 'dst2' ? 2 : 1, d);
+          }
+          const destinations = store.outboxDestinations();
+          assert.deepEqual([...destinations].sort(byteOrder), [...names].sort(byteOrder));
+          // A large afterSeq for 'dst' does not run on into 'dst2'.
+          const dst = outbox(store, 'dst');
+          assert.deepEqual(store.peekOutbox('dst', dst[1].seq, 10), []);
+        }));
+
+      it('outboxDestinations lists each destination with entries once, and forgets emptied ones', () =>
+        withBucket(async (store) => {
+          assert.deepEqual(store.outboxDestinations(), []);
+          for (let i = 0; i < 3; i++) await putWithOutbox(store, `k${i}`, `v${i}`, ['a', 'c']);
+          await putWithOutbox(store, 'k', 'v', ['b']);
+          assert.deepEqual([...store.outboxDestinations()].sort(), ['a', 'b', 'c']);
+          await store.finishOutbox(outbox(store, 'b')[0], { status: 'COMPLETED' });
+          assert.deepEqual([...store.outboxDestinations()].sort(), ['a', 'c']);
+        }));
+
+      it('finishOutbox removes the entry and records the outcome on the version, in the stack and current', () =>
+        withBucket(async (store) => {
+          await store.updateBucket('b', { versioning: 'Enabled' });
+          await store.putVersion({
+            version: objectVersion('b', 'k', {
+              versionId: 'v1',
+              lastModified: 10,
+              replication: { x: { status: 'PENDING' }, y: { status: 'PENDING' } },
+            }),
+            freshId: true,
+            outbox: [queued('x', 'k', 'v1'), queued('y', 'k', 'v1')],
+          });
+          const [ex] = outbox(store, 'x');
+          await store.finishOutbox(ex, { status: 'COMPLETED', completedAt: 1234 });
+          assert.deepEqual(outbox(store, 'x'), []);
+          assert.equal(outbox(store, 'y').length, 1);
+          const expected = { x: { status: 'COMPLETED', completedAt: 1234 }, y: { status: 'PENDING' } };
+          assert.deepEqual(store.getVersion('b', 'k', 'v1')?.replication, expected);
+          assert.deepEqual(store.getVersion('b', 'k')?.replication, expected);
+          assert.deepEqual(
+            store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects[0].replication,
+            expected,
+          );
+          assert.deepEqual(stackOf(store, 'b', 'k')[0].replication, expected);
+          const [ey] = outbox(store, 'y');
+          await store.finishOutbox(ey, { status: 'FAILED', reason: 'DstBucketNotFound' });
+          assert.deepEqual(store.getVersion('b', 'k')?.replication, {
+            x: { status: 'COMPLETED', completedAt: 1234 },
+            y: { status: 'FAILED', reason: 'DstBucketNotFound' },
+          });
+          assert.deepEqual(store.outboxDestinations(), []);
+        }));
+
+      it('finishOutbox on a version below the top leaves the current version alone', () =>
+        withBucket(async (store) => {
+          await store.updateBucket('b', { versioning: 'Enabled' });
+          await putWithOutbox(store, 'k', 'v1', ['x'], 10);
+          await store.putVersion({
+            version: objectVersion('b', 'k', { versionId: 'v2', lastModified: 20 }),
+            freshId: true,
+          });
+          await store.finishOutbox(outbox(store, 'x')[0], { status: 'COMPLETED' });
+          assert.deepEqual(store.getVersion('b', 'k', 'v1')?.replication, { x: { status: 'COMPLETED' } });
+          assert.equal(store.getVersion('b', 'k')?.versionId, 'v2');
+          assert.equal(store.getVersion('b', 'k')?.replication, undefined);
+          assert.deepEqual(
+            stackOf(store, 'b', 'k').map((v) => v.versionId),
+            ['v2', 'v1'],
+          );
+        }));
+
+      it('finishOutbox on a delete marker records the outcome on the marker', () =>
+        withBucket(async (store) => {
+          await store.updateBucket('b', { versioning: 'Enabled' });
+          await store.putVersion({
+            version: objectVersion('b', 'k', { versionId: 'v1', lastModified: 10 }),
+            freshId: true,
+          });
+          await store.putVersion({
+            version: deleteMarker('b', 'k', 'm', 20),
+            freshId: true,
+            outbox: [queued('x', 'k', 'm', { operation: 'delete-marker', size: 0 })],
+          });
+          await store.finishOutbox(outbox(store, 'x')[0], { status: 'COMPLETED' });
+          const marker = store.getVersion('b', 'k', 'm');
+          assert.equal(marker?.isDeleteMarker, true);
+          assert.deepEqual(marker?.replication, { x: { status: 'COMPLETED' } });
+          assert.deepEqual(
+            store.listObjects({ bucket: 'b', prefix: '', maxKeys: 10 }).objects,
+            [],
+            'the marker stays current',
+          );
+        }));
+
+      it('finishOutbox for a version that is gone only removes the entry', () =>
+        withBucket(async (store) => {
+          await store.updateBucket('b', { versioning: 'Enabled' });
+          await putWithOutbox(store, 'k', 'v1', ['x']);
+          await store.deleteVersion('b', 'k', 'v1');
+          await store.finishOutbox(outbox(store, 'x')[0], { status: 'COMPLETED' });
+          assert.deepEqual(outbox(store, 'x'), []);
+          assert.equal(store.getVersion('b', 'k', 'v1'), undefined);
+          assert.equal(store.getVersion('b', 'k'), undefined);
+          assert.deepEqual(stackOf(store, 'b', 'k'), []);
+        }));
+
+      it('finishOutbox of an entry already finished changes nothing else', () =>
+        withBucket(async (store) => {
+          await putWithOutbox(store, 'k', 'v1', ['x']);
+          await putWithOutbox(store, 'k2', 'v2', ['x']);
+          const [first] = outbox(store, 'x');
+          await store.finishOutbox(first, { status: 'COMPLETED' });
+          await store.finishOutbox(first, { status: 'COMPLETED' });
+          assert.deepEqual(
+            outbox(store, 'x').map((e) => e.key),
+            ['k2'],
+          );
+        }));
+
+      it('entries survive a reopen, and seq keeps increasing afterwards', () =>
+        withStore(async (f) => {
+          await f.store.createBucket(bucketRecord('b'));
+          await putWithOutbox(f.store, 'k1', 'v1', ['x', 'y']);
+          await putWithOutbox(f.store, 'k2', 'v2', ['x']);
+          const before = outbox(f.store, 'x');
+          const maxBefore = Math.max(...before.map((e) => e.seq), ...outbox(f.store, 'y').map((e) => e.seq));
+          // Finishing the newest entry must not let its seq be handed out again.
+          await f.store.finishOutbox(before[1], { status: 'COMPLETED' });
+          const store = await f.reopen();
+          assert.deepEqual(outbox(store, 'x'), [before[0]]);
+          assert.equal(outbox(store, 'y').length, 1);
+          assert.deepEqual([...store.outboxDestinations()].sort(), ['x', 'y']);
+          await putWithOutbox(store, 'k3', 'v3', ['x']);
+          const after = outbox(store, 'x');
+          assert.equal(after.length, 2);
+          assert.ok(after[1].seq > maxBefore, `${after[1].seq} > ${maxBefore}`);
+        }));
+
+      it('a putVersion that fails queues nothing', () =>
+        withBucket(async (store) => {
+          await store.putVersion({ version: objectVersion('b', 'k') });
+          await assert.rejects(
+            store.putVersion({
+              version: objectVersion('b', 'k', { etag: 'new' }),
+              outbox: [queued('x', 'k', 'null')],
+              precondition: () => {
+                throw new S3Error('PreconditionFailed');
+              },
+            }),
+            s3Error('PreconditionFailed'),
+          );
+          await assert.rejects(
+            store.putVersion({
+              version: objectVersion('nobucket', 'k'),
+              outbox: [queued('x', 'k', 'null', { bucket: 'nobucket' })],
+            }),
+            s3Error('NoSuchBucket'),
+          );
+          assert.deepEqual(outbox(store, 'x'), []);
+          assert.deepEqual(store.outboxDestinations(), []);
+          assert.equal(store.getVersion('b', 'k')?.etag, objectVersion('b', 'k').etag);
+        }));
+
+      it('a putVersion without outbox entries (or with none) queues nothing', () =>
+        withBucket(async (store) => {
+          await store.putVersion({ version: objectVersion('b', 'k1') });
+          await store.putVersion({ version: objectVersion('b', 'k2'), outbox: [] });
+          assert.deepEqual(store.outboxDestinations(), []);
+        }));
+
+      it('completeUpload queues what assemble returns with the version, atomically', () =>
+        withBucket(async (store) => {
+          const upload = uploadRecord('b', 'k', 'u1');
+          await store.createUpload(upload);
+          await store.putPart('b', 'k', 'u1', partRecord(1, 'p1'));
+          await store.completeUpload({
+            bucket: 'b',
+            key: 'k',
+            uploadId: 'u1',
+            assemble(current, parts) {
+              const version = objectVersion('b', 'k', {
+                lastModified: current.initiated,
+                size: 101,
+                etag: 'mp-1',
+                partsCount: 1,
+                data: { kind: 'parts', id: 'm1' },
+                replication: { x: { status: 'PENDING' } },
+              });
+              return { version, parts, outbox: [queued('x', 'k', 'null', { size: 101 })] };
+            },
+          });
+          const [e] = outbox(store, 'x');
+          assert.deepEqual(e, { ...queued('x', 'k', 'null', { size: 101 }), seq: e.seq });
+          assert.deepEqual(store.getVersion('b', 'k')?.replication, { x: { status: 'PENDING' } });
+
+          // A completion that fails (its precondition) queues nothing and keeps the upload.
+          const second = uploadRecord('b', 'k2', 'u2');
+          await store.createUpload(second);
+          await store.putPart('b', 'k2', 'u2', partRecord(1, 'p2'));
+          await assert.rejects(
+            store.completeUpload({
+              bucket: 'b',
+              key: 'k2',
+              uploadId: 'u2',
+              precondition: () => {
+                throw new S3Error('PreconditionFailed');
+              },
+              assemble(current, parts) {
+                const version = objectVersion('b', 'k2', {
+                  size: 102,
+                  etag: 'mp-1',
+                  partsCount: 1,
+                  data: { kind: 'parts', id: 'm2' },
+                });
+                return { version, parts, outbox: [queued('x', 'k2', 'null')] };
+              },
+            }),
+            s3Error('PreconditionFailed'),
+          );
+          assert.deepEqual(
+            outbox(store, 'x').map((e) => e.key),
+            ['k'],
+          );
+          assert.equal(partsOf(store, 'u2').length, 1);
+        }));
+
+      it('updateVersion queues what its outbox callback returns, which may mark the new record', () =>
+        withBucket(async (store) => {
+          await store.updateBucket('b', { versioning: 'Enabled' });
+          await store.putVersion({
+            version: objectVersion('b', 'k', {
+              versionId: 'v1',
+              lastModified: 10,
+              replication: { x: { status: 'COMPLETED' } },
+            }),
+            freshId: true,
+          });
+          let given: ObjectVersion | undefined;
+          const updated = await store.updateVersion(
+            'b',
+            'k',
+            'v1',
+            (v) => ({ ...v, tags: [{ key: 'a', value: '1' }] }),
+            (next) => {
+              given = { ...next };
+              next.replication = { ...next.replication, x: { status: 'PENDING' } };
+              return [queued('x', 'k', 'v1', { operation: 'metadata', size: 0 })];
+            },
+          );
+          assert.deepEqual(given?.tags, [{ key: 'a', value: '1' }], 'the callback sees the new record');
+          assert.deepEqual(updated?.replication, { x: { status: 'PENDING' } });
+          assert.deepEqual(store.getVersion('b', 'k', 'v1')?.replication, { x: { status: 'PENDING' } });
+          assert.deepEqual(store.getVersion('b', 'k')?.replication, { x: { status: 'PENDING' } });
+          const [e] = outbox(store, 'x');
+          assert.equal(e.operation, 'metadata');
+          assert.equal(e.versionId, 'v1');
+
+          // Returning nothing queues nothing.
+          await store.updateVersion(
+            'b',
+            'k',
+            'v1',
+            (v) => ({ ...v, tags: undefined }),
+            () => undefined,
+          );
+          await store.updateVersion(
+            'b',
+            'k',
+            'v1',
+            (v) => v,
+            () => [],
+          );
+          assert.equal(outbox(store, 'x').length, 1);
+        }));
+
+      it('updateVersion that fails or finds nothing queues nothing', () =>
+        withBucket(async (store) => {
+          await store.putVersion({ version: objectVersion('b', 'k') });
+          const entries = () => [queued('x', 'k', 'null', { operation: 'metadata' as const, size: 0 })];
+          await assert.rejects(
+            store.updateVersion('b', 'k', 'null', (v) => ({ ...v, etag: 'changed' }), entries),
+            Error,
+          );
+          assert.equal(await store.updateVersion('b', 'missing', undefined, (v) => v, entries), undefined);
+          await assert.rejects(
+            store.updateVersion(
+              'b',
+              'k',
+              'null',
+              (v) => v,
+              () => {
+                throw new Error('planner failed');
+              },
+            ),
+            /planner failed/,
+          );
+          assert.deepEqual(outbox(store, 'x'), []);
         }));
     });
   });

@@ -25,6 +25,9 @@ import type {
   ObjectVersion,
   PartRecord,
   PutObjectInput,
+  ReplicaWrite,
+  ReplicationConfiguration,
+  ReplicationPlanner,
   UploadPartInput,
   UploadRecord,
   VersioningState,
@@ -41,6 +44,12 @@ export interface ObjectEngineFixture {
   minPartSize?: number;
   setVersioning(bucket: string, state: VersioningState): Promise<void>;
   cleanup(): Promise<void>;
+}
+
+/** What a contract test may ask of a fresh engine. */
+export interface ObjectEngineFixtureOptions {
+  /** The replication rules the engine consults (absent: it queues no replication). */
+  planner?: ReplicationPlanner;
 }
 
 const md5Hex = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -148,7 +157,10 @@ function listed(p: PartRecord, withChecksum = false): CompletedPart {
   return { partNumber: p.partNumber, etag: p.etag, ...(withChecksum ? { checksum: p.checksum } : {}) };
 }
 
-export function objectEngineContract(name: string, make: () => Promise<ObjectEngineFixture>): void {
+export function objectEngineContract(
+  name: string,
+  make: (opts?: ObjectEngineFixtureOptions) => Promise<ObjectEngineFixture>,
+): void {
   async function withEngine(fn: (f: ObjectEngineFixture) => Promise<void>): Promise<void> {
     const f = await make();
     try {
@@ -1158,7 +1170,8 @@ export function objectEngineContract(name: string, make: () => Promise<ObjectEng
           const v = await completeParts(engine, upload, [listed(p1)]);
           const tags = [{ key: 'b', value: '2' }];
           const updated = await engine.updateObject({ bucket: 'b', key: 'k' }, (cur) => ({ ...cur, tags }));
-          assert.deepEqual(updated, { ...v, tags });
+          assert.ok(updated.metadataModified !== undefined && updated.metadataModified > v.lastModified, 'the change is dated');
+          assert.deepEqual(updated, { ...v, tags, metadataModified: updated.metadataModified });
           assert.deepEqual(engine.headObject({ bucket: 'b', key: 'k' }), updated);
           assert.deepEqual(engine.partsOf(updated), engine.partsOf(v));
           assert.ok((await read(engine, 'b', 'k')).bytes.equals(data));
@@ -1225,6 +1238,578 @@ export function objectEngineContract(name: string, make: () => Promise<ObjectEng
           );
           await assert.rejects(engine.abortMultipartUpload('b', 'k', 'missing'), s3Error('NoSuchUpload'));
         }));
+    });
+
+    describe('replication', { concurrency: true }, () => {
+      /**
+       * A stand-in for the replication rules: every enabled rule whose (V1) prefix matches
+       * sends the version to its destination; replicas go nowhere except their metadata
+       * changes. The engine only has to queue what the planner says.
+       */
+      const planner: ReplicationPlanner = (bucket, version, operation) =>
+        (bucket.replication?.rules ?? [])
+          .filter((r) => r.status === 'Enabled' && version.key.startsWith(r.prefix ?? ''))
+          .filter(() => !version.replica || operation === 'metadata')
+          .map((r) => ({ destination: r.destination.bucket, ruleId: r.id, storageClass: r.destination.storageClass }));
+
+      function rules(...spec: [id: string, destination: string, prefix?: string][]): ReplicationConfiguration {
+        return {
+          role: 'arn:aws:iam::111122223333:role/replication',
+          rules: spec.map(([id, destination, prefix]) => ({
+            id,
+            status: 'Enabled',
+            prefix: prefix ?? '',
+            destination: { bucket: destination, arn: `arn:aws:s3:::${destination}` },
+          })),
+        };
+      }
+
+      /** A versioned bucket `b` replicating to `dst`, on an engine with the planner. */
+      async function withReplication(
+        fn: (engine: ObjectEngine, f: ObjectEngineFixture) => Promise<void>,
+        replication: ReplicationConfiguration | null = rules(['r1', 'dst']),
+      ): Promise<void> {
+        const f = await make({ planner });
+        try {
+          await f.engine.createBucket({ name: 'b', owner: 'owner-1' });
+          await f.setVersioning('b', 'Enabled');
+          if (replication) await f.engine.updateBucket('b', { replication });
+          await fn(f.engine, f);
+        } finally {
+          await f.cleanup();
+        }
+      }
+
+      const queue = (engine: ObjectEngine, destination = 'dst') => engine.peekReplications(destination, 0, 1000);
+
+      function replica(engine: ObjectEngine, data: Buffer | undefined, patch: Partial<ReplicaWrite> = {}) {
+        return engine.putReplica({
+          bucket: 'b',
+          key: 'k',
+          versionId: 'a'.repeat(VERSION_ID_LENGTH),
+          lastModified: 1_600_000_000_000,
+          owner: 'owner-1',
+          ...(data ? { body: Readable.from([data]), contentLength: data.length, etag: md5Hex(data) } : {}),
+          ...patch,
+        });
+      }
+
+      it('putObject marks the version PENDING per destination and queues an object entry', () =>
+        withReplication(
+          async (engine) => {
+            const data = Buffer.from('hello replication');
+            const v = await put(engine, 'b', 'k', data);
+            assert.deepEqual(v.replication, { dst: { status: 'PENDING' } });
+            assert.deepEqual(engine.headObject({ bucket: 'b', key: 'k' }).replication, { dst: { status: 'PENDING' } });
+            const entries = queue(engine);
+            assert.equal(entries.length, 1);
+            const [e] = entries;
+            assert.deepEqual(
+              { ...e, seq: 0, enqueuedAt: 0 },
+              {
+                seq: 0,
+                destination: 'dst',
+                bucket: 'b',
+                key: 'k',
+                versionId: v.versionId,
+                operation: 'object',
+                ruleId: 'r1',
+                storageClass: undefined,
+                enqueuedAt: 0,
+                size: data.length,
+              },
+            );
+            assert.ok(typeof e.seq === 'number' && e.seq > 0);
+            assert.ok(Math.abs(e.enqueuedAt - Date.now()) < 60_000, 'enqueued now');
+            assert.deepEqual(engine.replicationDestinations(), ['dst']);
+          },
+          rules(['r1', 'dst']),
+        ));
+
+      it('queues one entry per destination, in write order, with the rule storage class', () =>
+        withReplication(
+          async (engine) => {
+            const a = await put(engine, 'b', 'logs/1', Buffer.from('a'));
+            const b = await put(engine, 'b', 'other', Buffer.from('bb'));
+            assert.deepEqual(a.replication, { dst: { status: 'PENDING' }, logs: { status: 'PENDING' } });
+            assert.deepEqual(b.replication, { dst: { status: 'PENDING' } });
+            assert.deepEqual(
+              queue(engine).map((e) => [e.key, e.ruleId, e.size]),
+              [
+                ['logs/1', 'all', 1],
+                ['other', 'all', 2],
+              ],
+            );
+            assert.deepEqual(
+              queue(engine, 'logs').map((e) => [e.key, e.ruleId]),
+              [['logs/1', 'logs']],
+            );
+            assert.deepEqual([...engine.replicationDestinations()].sort(), ['dst', 'logs']);
+          },
+          rules(['all', 'dst'], ['logs', 'logs', 'logs/']),
+        ));
+
+      it('a bucket without a replication configuration queues nothing', () =>
+        withReplication(async (engine) => {
+          const v = await put(engine, 'b', 'k', Buffer.from('x'));
+          await engine.deleteObject({ bucket: 'b', key: 'k' });
+          assert.equal(v.replication, undefined);
+          assert.equal(engine.getVersion('b', 'k', v.versionId)?.replication, undefined);
+          assert.deepEqual(engine.replicationDestinations(), []);
+        }, null));
+
+      it('an engine without a planner queues nothing', () =>
+        withEngine(async (f) => {
+          await f.engine.createBucket({ name: 'b', owner: 'owner-1' });
+          await f.setVersioning('b', 'Enabled');
+          await f.engine.updateBucket('b', { replication: rules(['r1', 'dst']) });
+          const v = await put(f.engine, 'b', 'k', Buffer.from('x'));
+          assert.equal(v.replication, undefined);
+          assert.deepEqual(f.engine.replicationDestinations(), []);
+        }));
+
+      it('a failed write queues nothing', () =>
+        withReplication(async (engine) => {
+          await assert.rejects(
+            put(engine, 'b', 'k', Buffer.from('x'), { contentMd5: md5Base64(Buffer.from('y')) }),
+            s3Error('BadDigest'),
+          );
+          await put(engine, 'b', 'k', Buffer.from('x'));
+          await assert.rejects(
+            put(engine, 'b', 'k', Buffer.from('z'), {
+              precondition: () => {
+                throw new Error('precondition');
+              },
+            }),
+            /precondition/,
+          );
+          assert.equal(queue(engine).length, 1);
+        }));
+
+      it('a delete marker queues a delete-marker entry of size 0', () =>
+        withReplication(async (engine) => {
+          const v = await put(engine, 'b', 'k', Buffer.from('data'));
+          const { versionId } = await engine.deleteObject({ bucket: 'b', key: 'k' });
+          assert.ok(versionId);
+          assert.deepEqual(
+            queue(engine).map((e) => [e.operation, e.versionId, e.size]),
+            [
+              ['object', v.versionId, 4],
+              ['delete-marker', versionId, 0],
+            ],
+          );
+          assert.deepEqual(engine.getVersion('b', 'k', versionId)?.replication, { dst: { status: 'PENDING' } });
+        }));
+
+      it('deleting a version by id queues nothing', () =>
+        withReplication(async (engine) => {
+          const v = await put(engine, 'b', 'k', Buffer.from('data'));
+          await engine.deleteObject({ bucket: 'b', key: 'k', versionId: v.versionId });
+          assert.deepEqual(
+            queue(engine).map((e) => e.operation),
+            ['object'],
+          );
+        }));
+
+      it('completeMultipartUpload queues the object with its full size', () =>
+        withReplication(async (engine, f) => {
+          const m = f.minPartSize ?? MIN_PART_SIZE;
+          const upload = await engine.createMultipartUpload({
+            bucket: 'b',
+            key: 'mp',
+            owner: 'owner-1',
+            userMetadata: {},
+          });
+          const p1 = await sendPart(engine, upload, 1, randomBytes(m));
+          const p2 = await sendPart(engine, upload, 2, randomBytes(10));
+          assert.deepEqual(queue(engine), [], 'parts are not replicated');
+          const v = await completeParts(engine, upload, [listed(p1), listed(p2)]);
+          assert.deepEqual(v.replication, { dst: { status: 'PENDING' } });
+          assert.deepEqual(engine.headObject({ bucket: 'b', key: 'mp' }).replication, { dst: { status: 'PENDING' } });
+          assert.deepEqual(
+            queue(engine).map((e) => [e.key, e.versionId, e.operation, e.size]),
+            [['mp', v.versionId, 'object', m + 10]],
+          );
+        }));
+
+      it('a tag change queues metadata only for destinations the version already has state for', () =>
+        withReplication(async (engine) => {
+          const v = await put(engine, 'b', 'k', Buffer.from('y'));
+          await engine.finishReplication(queue(engine)[0], { status: 'COMPLETED' });
+          // A second destination is added later: versions written before it do not go there.
+          await engine.updateBucket('b', { replication: rules(['r1', 'dst'], ['r2', 'dst2']) });
+          const tags = [{ key: 'a', value: '1' }];
+          const updated = await engine.updateObject({ bucket: 'b', key: 'k' }, (cur) => ({ ...cur, tags }));
+          assert.deepEqual(updated.tags, tags);
+          assert.deepEqual(updated.replication, { dst: { status: 'PENDING' } });
+          assert.deepEqual(engine.getVersion('b', 'k', v.versionId)?.replication, { dst: { status: 'PENDING' } });
+          assert.deepEqual(
+            queue(engine).map((e) => [e.operation, e.key, e.versionId, e.ruleId, e.size]),
+            [['metadata', 'k', v.versionId, 'r1', 0]],
+          );
+          assert.deepEqual(queue(engine, 'dst2'), []);
+          // An ACL change by version id queues another one.
+          const acl: Grant[] = [{ grantee: { type: 'CanonicalUser', id: 'x' }, permission: 'READ' }];
+          await engine.updateObject({ bucket: 'b', key: 'k', versionId: v.versionId }, (cur) => ({ ...cur, acl }));
+          assert.deepEqual(
+            queue(engine).map((e) => e.operation),
+            ['metadata', 'metadata'],
+          );
+        }));
+
+      it('a tag change of a version written before the configuration queues nothing', () =>
+        withReplication(async (engine) => {
+          const v = await put(engine, 'b', 'k', Buffer.from('x'));
+          await engine.updateBucket('b', { replication: rules(['r1', 'dst']) });
+          const updated = await engine.updateObject({ bucket: 'b', key: 'k' }, (cur) => ({
+            ...cur,
+            tags: [{ key: 'a', value: '1' }],
+          }));
+          assert.equal(updated.replication, undefined);
+          assert.equal(engine.getVersion('b', 'k', v.versionId)?.replication, undefined);
+          assert.deepEqual(engine.replicationDestinations(), []);
+        }, null));
+
+      it('finishReplication dequeues and records COMPLETED or FAILED per destination', () =>
+        withReplication(
+          async (engine) => {
+            const v = await put(engine, 'b', 'k', Buffer.from('x'));
+            const [toA] = queue(engine, 'a');
+            const [toB] = queue(engine, 'b2');
+            await engine.finishReplication(toA, { status: 'COMPLETED', completedAt: 42 });
+            assert.deepEqual(queue(engine, 'a'), []);
+            assert.deepEqual(engine.getVersion('b', 'k', v.versionId)?.replication, {
+              a: { status: 'COMPLETED', completedAt: 42 },
+              b2: { status: 'PENDING' },
+            });
+            await engine.finishReplication(toB, { status: 'FAILED', reason: 'DstBucketNotFound' });
+            assert.deepEqual(engine.headObject({ bucket: 'b', key: 'k' }).replication, {
+              a: { status: 'COMPLETED', completedAt: 42 },
+              b2: { status: 'FAILED', reason: 'DstBucketNotFound' },
+            });
+            assert.deepEqual(engine.replicationDestinations(), []);
+          },
+          rules(['ra', 'a'], ['rb', 'b2']),
+        ));
+
+      it('a destination stays PENDING while a later operation for it is still queued', () =>
+        withReplication(async (engine) => {
+          const v = await put(engine, 'b', 'k', Buffer.from('x'));
+          await engine.updateObject({ bucket: 'b', key: 'k' }, (cur) => ({ ...cur, tags: [{ key: 'a', value: '1' }] }));
+          const [object, metadata] = queue(engine);
+          assert.deepEqual([object.operation, metadata.operation], ['object', 'metadata']);
+          // The copy lands, but the tag change has not reached the destination yet (spec A.6:
+          // COMPLETED only when everything has).
+          await engine.finishReplication(object, { status: 'COMPLETED' });
+          assert.equal(engine.getVersion('b', 'k', v.versionId)?.replication?.dst.status, 'PENDING');
+          await engine.finishReplication(metadata, { status: 'COMPLETED' });
+          assert.equal(engine.getVersion('b', 'k', v.versionId)?.replication?.dst.status, 'COMPLETED');
+        }));
+
+      it('tells onReplicationQueued listeners the destinations, once each, until unsubscribed', () =>
+        withReplication(
+          async (engine) => {
+            const told: string[][] = [];
+            const unsubscribe = engine.onReplicationQueued((d) => told.push([...d].sort()));
+            await put(engine, 'b', 'k', Buffer.from('x'));
+            await put(engine, 'b', 'p/k', Buffer.from('x'));
+            await engine.deleteObject({ bucket: 'b', key: 'k' });
+            assert.deepEqual(told, [['a'], ['a', 'p'], ['a']]);
+            // Told after the entries are queued, so a worker woken by it finds them.
+            const seen: number[] = [];
+            const second = engine.onReplicationQueued(() => seen.push(queue(engine, 'a').length));
+            await put(engine, 'b', 'k2', Buffer.from('x'));
+            assert.deepEqual(seen, [4]);
+            unsubscribe();
+            second();
+            await put(engine, 'b', 'k3', Buffer.from('x'));
+            assert.equal(told.length, 4);
+            assert.deepEqual(seen, [4]);
+          },
+          rules(['ra', 'a'], ['rp', 'p', 'p/']),
+        ));
+
+      it('listeners are not told about writes that queue nothing', () =>
+        withReplication(
+          async (engine) => {
+            let calls = 0;
+            engine.onReplicationQueued(() => calls++);
+            await put(engine, 'b', 'other', Buffer.from('x'));
+            assert.equal(calls, 0);
+          },
+          rules(['r', 'dst', 'only/']),
+        ));
+
+      describe('putReplica', { concurrency: true }, () => {
+        it('stores a version under the source id and time, marked as a replica', () =>
+          withReplication(async (engine, f) => {
+            const data = randomBytes(f.inlineMax + 500);
+            const id = 'a'.repeat(VERSION_ID_LENGTH);
+            const v = await replica(engine, data, {
+              contentType: 'text/plain',
+              userMetadata: { origin: 'src' },
+              tags: [{ key: 't', value: '1' }],
+              storageClass: 'STANDARD_IA',
+            });
+            assert.equal(v.versionId, id);
+            assert.equal(v.lastModified, 1_600_000_000_000);
+            assert.equal(v.replica, true);
+            assert.equal(v.etag, md5Hex(data));
+            const got = await read(engine, 'b', 'k', { versionId: id });
+            assert.deepEqual(got.bytes, data);
+            assert.equal(got.version.replica, true);
+            assert.equal(got.version.contentType, 'text/plain');
+            assert.deepEqual(got.version.userMetadata, { origin: 'src' });
+            assert.deepEqual(got.version.tags, [{ key: 't', value: '1' }]);
+            assert.equal(got.version.storageClass, 'STANDARD_IA');
+            assert.equal(engine.headObject({ bucket: 'b', key: 'k' }).versionId, id);
+            // A replica is not replicated again.
+            assert.deepEqual(engine.replicationDestinations(), []);
+          }));
+
+        it('an older replica lands below newer versions, keeping its time', () =>
+          withReplication(async (engine) => {
+            const local = await put(engine, 'b', 'k', Buffer.from('local'));
+            await replica(engine, Buffer.from('old'));
+            assert.equal(engine.headObject({ bucket: 'b', key: 'k' }).versionId, local.versionId);
+            const versions = engine.listVersions({ bucket: 'b', prefix: 'k', maxKeys: 10 }).entries;
+            assert.deepEqual(
+              versions.map((e) => e.version.versionId),
+              [local.versionId, 'a'.repeat(VERSION_ID_LENGTH)],
+            );
+          }, null));
+
+        it('verifies a plain-MD5 ETag against the bytes: a mismatch is BadDigest and stores nothing', () =>
+          withReplication(async (engine, f) => {
+            for (const size of [10, f.inlineMax + 100]) {
+              const data = randomBytes(size);
+              await assert.rejects(replica(engine, data, { etag: md5Hex(Buffer.from('other')) }), s3Error('BadDigest'));
+              assert.equal(engine.getVersion('b', 'k', 'a'.repeat(VERSION_ID_LENGTH)), undefined);
+              assert.deepEqual(await blobIds(f.blobs), []);
+            }
+          }));
+
+        it('does not check a multipart ETag against the bytes', () =>
+          withReplication(async (engine) => {
+            const data = Buffer.from('multipart copy');
+            const v = await replica(engine, data, { etag: `${md5Hex(Buffer.from('x'))}-3`, partsCount: 3 });
+            assert.equal(v.etag, `${md5Hex(Buffer.from('x'))}-3`);
+            assert.equal(v.partsCount, 3);
+            assert.deepEqual((await read(engine, 'b', 'k', { versionId: v.versionId })).bytes, data);
+          }));
+
+        it('replaces an earlier copy of the same version id without leaking its blob', () =>
+          withReplication(async (engine, f) => {
+            const data = randomBytes(f.inlineMax + 1000);
+            await replica(engine, data);
+            const first = await blobIds(f.blobs);
+            assert.equal(first.length, 1);
+            const again = await replica(engine, data);
+            assert.deepEqual(await blobIds(f.blobs).then((ids) => ids.length), 1);
+            const versions = engine.listVersions({ bucket: 'b', prefix: '', maxKeys: 10 }).entries;
+            assert.deepEqual(
+              versions.map((e) => e.version.versionId),
+              [again.versionId],
+            );
+            assert.deepEqual((await read(engine, 'b', 'k')).bytes, data);
+            // A small copy replaced (inline, or in a blob where inlineMax is below its size).
+            await replica(engine, Buffer.from('small'), { key: 'small' });
+            await replica(engine, Buffer.from('small'), { key: 'small' });
+            assert.equal((await blobIds(f.blobs)).length, f.inlineMax >= 5 ? 1 : 2);
+            assert.equal(engine.listVersions({ bucket: 'b', prefix: 'small', maxKeys: 10 }).entries.length, 1);
+          }));
+
+        it('stores a delete marker under the source id', () =>
+          withReplication(async (engine) => {
+            await replica(engine, Buffer.from('data'), { versionId: 'a'.repeat(VERSION_ID_LENGTH) });
+            const marker = await replica(engine, undefined, {
+              versionId: 'b'.repeat(VERSION_ID_LENGTH),
+              lastModified: 1_600_000_001_000,
+              deleteMarker: true,
+            });
+            assert.equal(marker.isDeleteMarker, true);
+            assert.equal(marker.replica, true);
+            const stored = engine.getVersion('b', 'k', 'b'.repeat(VERSION_ID_LENGTH));
+            assert.equal(stored?.isDeleteMarker, true);
+            assert.equal(stored?.lastModified, 1_600_000_001_000);
+            assert.throws(() => engine.headObject({ bucket: 'b', key: 'k' }), s3Error('NoSuchKey'));
+            // Replayed: still one marker.
+            await replica(engine, undefined, {
+              versionId: 'b'.repeat(VERSION_ID_LENGTH),
+              lastModified: 1_600_000_001_000,
+              deleteMarker: true,
+            });
+            assert.equal(engine.listVersions({ bucket: 'b', prefix: '', maxKeys: 10 }).entries.length, 2);
+          }));
+
+        it('applies a metadata-only change (tags, ACL) to the version it names', () =>
+          withReplication(async (engine, f) => {
+            const data = randomBytes(f.inlineMax + 10);
+            await replica(engine, data, { tags: [{ key: 'old', value: '1' }] });
+            const blobsBefore = await blobIds(f.blobs);
+            const acl = [{ grantee: { type: 'CanonicalUser' as const, id: 'someone' }, permission: 'READ' as const }];
+            const updated = await replica(engine, undefined, {
+              metadataOnly: true,
+              metadataModified: 1_600_000_005_000,
+              tags: [{ key: 'new', value: '2' }],
+              acl,
+            });
+            assert.deepEqual(updated.tags, [{ key: 'new', value: '2' }]);
+            assert.deepEqual(updated.acl, acl);
+            const got = await read(engine, 'b', 'k');
+            assert.deepEqual(got.bytes, data);
+            assert.deepEqual(got.version.tags, [{ key: 'new', value: '2' }]);
+            assert.equal(got.version.replica, true);
+            assert.deepEqual(await blobIds(f.blobs), blobsBefore);
+            // An empty tag set removes the tags.
+            const cleared = await replica(engine, undefined, {
+              metadataOnly: true,
+              metadataModified: 1_600_000_006_000,
+              tags: [],
+              acl,
+            });
+            assert.equal(cleared.tags, undefined);
+            assert.equal(engine.headObject({ bucket: 'b', key: 'k' }).tags, undefined);
+            assert.deepEqual(
+              engine.replicationDestinations(),
+              [],
+              'a change that arrived by replication is not sent on',
+            );
+          }));
+
+        it('rejects a metadata-only change for a version it does not have (NoSuchVersion)', () =>
+          withReplication(async (engine) => {
+            await assert.rejects(
+              replica(engine, undefined, { metadataOnly: true, tags: [{ key: 'a', value: '1' }] }),
+              s3Error('NoSuchVersion'),
+            );
+            assert.equal(engine.getVersion('b', 'k', 'a'.repeat(VERSION_ID_LENGTH)), undefined);
+          }));
+
+        it('rejects writes to a bucket whose versioning is not Enabled (InvalidRequest)', () =>
+          withEngine(async (f) => {
+            const { engine } = f;
+            await engine.createBucket({ name: 'b', owner: 'owner-1' });
+            await assert.rejects(replica(engine, Buffer.from('x')), s3Error('InvalidRequest'));
+            assert.deepEqual(await blobIds(f.blobs), []);
+            await f.setVersioning('b', 'Enabled');
+            await replica(engine, Buffer.from('x'));
+            const blobsBefore = await blobIds(f.blobs);
+            await f.setVersioning('b', 'Suspended');
+            await assert.rejects(replica(engine, Buffer.from('y'), { key: 'k2' }), s3Error('InvalidRequest'));
+            await assert.rejects(
+              replica(engine, undefined, { deleteMarker: true, key: 'k3' }),
+              s3Error('InvalidRequest'),
+            );
+            await assert.rejects(
+              replica(engine, undefined, { metadataOnly: true, tags: [] }),
+              s3Error('InvalidRequest'),
+            );
+            assert.equal(engine.getVersion('b', 'k2', 'a'.repeat(VERSION_ID_LENGTH)), undefined);
+            assert.deepEqual(await blobIds(f.blobs), blobsBefore);
+            await assert.rejects(replica(engine, Buffer.from('x'), { bucket: 'nope' }), s3Error('NoSuchBucket'));
+          }));
+
+        it('a metadata change made on a replica is queued back where the rules sync it', () =>
+          withReplication(
+            async (engine) => {
+              const v = await replica(engine, Buffer.from('x'));
+              assert.deepEqual(engine.replicationDestinations(), []);
+              await engine.updateObject({ bucket: 'b', key: 'k' }, (cur) => ({
+                ...cur,
+                tags: [{ key: 'a', value: '1' }],
+              }));
+              assert.deepEqual(
+                queue(engine, 'src').map((e) => [e.operation, e.versionId]),
+                [['metadata', v.versionId]],
+              );
+            },
+            rules(['back', 'src']),
+          ));
+      });
+
+      describe('retryFailedReplications', { concurrency: true }, () => {
+        it('re-queues exactly the FAILED destinations of versions under the prefix', () =>
+          withReplication(
+            async (engine) => {
+              const a1 = await put(engine, 'b', 'a/1', Buffer.from('1'));
+              const a2 = await put(engine, 'b', 'a/2', Buffer.from('22'));
+              const z = await put(engine, 'b', 'z/1', Buffer.from('3'));
+              const marker = await engine.deleteObject({ bucket: 'b', key: 'a/3' });
+              const outcome = (versionId: string, d: string) =>
+                d === 'x' && versionId !== a2.versionId
+                  ? ({ status: 'FAILED', reason: 'DstBucketNotFound' } as const)
+                  : ({ status: 'COMPLETED' } as const);
+              for (const d of ['x', 'y']) {
+                for (const e of queue(engine, d)) await engine.finishReplication(e, outcome(e.versionId, d));
+              }
+              assert.deepEqual(engine.replicationDestinations(), []);
+
+              assert.equal(await engine.retryFailedReplications('b', 'a/'), 2);
+              assert.deepEqual(queue(engine, 'y'), []);
+              assert.deepEqual(
+                queue(engine, 'x').map((e) => [e.key, e.versionId, e.operation, e.size]),
+                [
+                  ['a/1', a1.versionId, 'object', 1],
+                  ['a/3', marker.versionId, 'delete-marker', 0],
+                ],
+              );
+              assert.deepEqual(engine.getVersion('b', 'a/1', a1.versionId)?.replication, {
+                x: { status: 'PENDING' },
+                y: { status: 'COMPLETED' },
+              });
+              assert.equal(engine.getVersion('b', 'z/1', z.versionId)?.replication?.x.status, 'FAILED');
+              assert.equal(engine.getVersion('b', 'a/2', a2.versionId)?.replication?.x.status, 'COMPLETED');
+
+              // Nothing is FAILED under a/ any more; the rest of the bucket still is.
+              assert.equal(await engine.retryFailedReplications('b', 'a/'), 0);
+              assert.equal(await engine.retryFailedReplications('b'), 1);
+              assert.deepEqual(
+                queue(engine, 'x').map((e) => e.key),
+                ['a/1', 'a/3', 'z/1'],
+              );
+            },
+            rules(['rx', 'x'], ['ry', 'y']),
+          ));
+
+        it('finds FAILED versions below the current one and across more than one page', () =>
+          withReplication(async (engine) => {
+            const old = await put(engine, 'b', 'k', Buffer.from('old'));
+            await put(engine, 'b', 'k', Buffer.from('new'));
+            const keys = Array.from({ length: 1005 }, (_, i) => `m/${String(i).padStart(4, '0')}`);
+            await Promise.all(keys.map((key) => put(engine, 'b', key, Buffer.from('x'))));
+            const all = engine.peekReplications('dst', 0, 10_000);
+            assert.equal(all.length, 1007);
+            await Promise.all(
+              all.map((e) =>
+                engine.finishReplication(e, {
+                  status: e.key.startsWith('m/') || e.versionId === old.versionId ? 'FAILED' : 'COMPLETED',
+                }),
+              ),
+            );
+            assert.equal(await engine.retryFailedReplications('b', 'k'), 1);
+            assert.deepEqual(
+              queue(engine).map((e) => e.versionId),
+              [old.versionId],
+            );
+            assert.equal(await engine.retryFailedReplications('b', 'm/'), 1005);
+            assert.equal(engine.peekReplications('dst', 0, 10_000).length, 1006);
+          }));
+
+        it('skips destinations no rule sends the version to any more, and counts nothing for them', () =>
+          withReplication(async (engine) => {
+            await put(engine, 'b', 'k', Buffer.from('x'));
+            await engine.finishReplication(queue(engine)[0], { status: 'FAILED' });
+            await engine.updateBucket('b', { replication: rules(['other', 'elsewhere']) });
+            assert.equal(await engine.retryFailedReplications('b'), 0);
+            assert.deepEqual(engine.replicationDestinations(), []);
+          }));
+
+        it('answers NoSuchBucket for a missing bucket', () =>
+          withReplication(async (engine) => {
+            await assert.rejects(engine.retryFailedReplications('nope'), s3Error('NoSuchBucket'));
+          }));
+      });
     });
   });
 }
