@@ -4,10 +4,10 @@
  * user ids (64 hex digits) for users.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLParser } from 'fast-xml-parser';
 import { S3Error } from '../core/errors.ts';
 import type { Grant, Grantee, Permission } from '../storage/types.ts';
-import type { XmlObject } from './xml.ts';
+import { parseDocument, type XmlObject } from './xml.ts';
 
 export const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
 export const AUTHENTICATED_USERS = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
@@ -240,13 +240,7 @@ function optionalText(node: unknown): string | undefined {
  * MalformedACLError; a bad canonical id or group URI is InvalidArgument.
  */
 export function parseAccessControlPolicy(xml: string): { owner: string; grants: Grant[] } {
-  if (XMLValidator.validate(xml) !== true) throw malformed();
-  let doc: unknown;
-  try {
-    doc = parser.parse(xml);
-  } catch {
-    throw malformed();
-  }
+  const doc = parseDocument(xml, parser, malformed);
   const root = children(doc);
   const names = Object.keys(root).filter((k) => k !== '?xml' && k !== '#text');
   if (names.length !== 1 || names[0] !== 'AccessControlPolicy') throw malformed();

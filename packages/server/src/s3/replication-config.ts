@@ -13,7 +13,6 @@
  * (observed for DeleteMarkerReplication, rust-lang/simpleinfra#468).
  */
 import { randomUUID } from 'node:crypto';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { S3Error } from '../core/errors.ts';
 import type {
   ReplicationConfiguration,
@@ -24,7 +23,8 @@ import type {
   Tag,
 } from '../storage/types.ts';
 import { isValidTagKey, isValidTagValue } from './tagging.ts';
-import { toXml, type XmlObject, type XmlValue } from './xml.ts';
+import { literalParser, parseDocument, toXml, type XmlObject, type XmlValue } from './xml.ts';
+import { STORAGE_CLASSES } from './headers.ts';
 
 export const MAX_REPLICATION_RULES = 1000;
 export const MAX_RULE_ID_LENGTH = 255;
@@ -35,31 +35,10 @@ export const RTC_MINUTES = 15;
 const BUCKET_ARN_PREFIX = 'arn:aws:s3:::';
 
 /** The storage classes the model's `Destination/StorageClass` enum allows. */
-export const REPLICATION_STORAGE_CLASSES: readonly string[] = Object.freeze([
-  'STANDARD',
-  'REDUCED_REDUNDANCY',
-  'STANDARD_IA',
-  'ONEZONE_IA',
-  'INTELLIGENT_TIERING',
-  'GLACIER',
-  'DEEP_ARCHIVE',
-  'OUTPOSTS',
-  'GLACIER_IR',
-  'SNOW',
-  'EXPRESS_ONEZONE',
-  'FSX_OPENZFS',
-]);
+export const REPLICATION_STORAGE_CLASSES: readonly string[] = Object.freeze([...STORAGE_CLASSES, 'FSX_OPENZFS']);
 
-// Prefixes and tag values keep their whitespace (a key may begin with a space), so this
-// parser does not trim; whitespace-only text between elements is dropped in `children`.
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  trimValues: false,
-  processEntities: true,
-  htmlEntities: true,
-});
+// Prefixes and tag values keep their whitespace (a key may begin with a space), so the
+// document is read with `literalParser`; whitespace-only text between elements is dropped in `children`.
 
 const TEXT = '#text';
 
@@ -408,13 +387,7 @@ function checkV2(rules: RawRule[]): void {
  * // { role: 'arn:aws:iam::1:role/r', rules: [{ id: <generated>, status: 'Enabled', prefix: '', destination: { bucket: 'dest', arn: 'arn:aws:s3:::dest' } }] }
  */
 export function parseReplicationConfiguration(xml: string): ReplicationConfiguration {
-  if (xml.trim() === '' || XMLValidator.validate(xml) !== true) throw malformed();
-  let doc: unknown;
-  try {
-    doc = parser.parse(xml);
-  } catch {
-    throw malformed();
-  }
+  const doc = parseDocument(xml, literalParser, malformed);
   const top = children(doc as XmlValue, ['?xml', 'ReplicationConfiguration']);
   if (top.ReplicationConfiguration === undefined) throw malformed();
   const root = children(single(top, 'ReplicationConfiguration'), ['Role', 'Rule']);

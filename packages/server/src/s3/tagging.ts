@@ -2,10 +2,9 @@
  * Object and bucket tag sets: the `x-amz-tagging` header, the `<Tagging>` document and the
  * limits S3 puts on both. Pure functions; storage keeps `Tag[]`.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { S3Error } from '../core/errors.ts';
 import type { Tag } from '../storage/types.ts';
-import type { XmlObject } from './xml.ts';
+import { literalParser, parseDocument, type XmlObject } from './xml.ts';
 
 /** What a tag set belongs to: the limits and the messages differ. */
 export type TagTarget = 'object' | 'bucket';
@@ -24,16 +23,6 @@ const BAD_HEADER =
   "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.";
 
 // Values keep their whitespace: a tag value of " a " is three characters, not one.
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  trimValues: false,
-  processEntities: true,
-  // Numeric character references (`&#10;`, which SDKs write for some characters) too.
-  htmlEntities: true,
-  isArray: (name) => name === 'Tag',
-});
 
 export function isValidTagKey(key: string): boolean {
   return key.length >= 1 && key.length <= MAX_TAG_KEY_LENGTH && TAG_CHARACTERS.test(key);
@@ -123,13 +112,7 @@ export function taggingHeader(tags: readonly Tag[]): string {
  */
 export function parseTaggingXml(xml: string, target: TagTarget): Tag[] {
   if (xml.trim() === '') throw new S3Error('MissingRequestBodyError');
-  if (XMLValidator.validate(xml) !== true) throw new S3Error('MalformedXML');
-  let doc: unknown;
-  try {
-    doc = parser.parse(xml);
-  } catch {
-    throw new S3Error('MalformedXML');
-  }
+  const doc = parseDocument(xml, literalParser, () => new S3Error('MalformedXML'));
   const root = element(doc, '?xml');
   const names = Object.keys(root);
   if (names.length !== 1 || names[0] !== 'Tagging') throw new S3Error('MalformedXML');

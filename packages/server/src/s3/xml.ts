@@ -56,18 +56,34 @@ export function xmlDate(ms: number): string {
 }
 
 /**
+ * A parser that keeps text as written (tag values and prefixes may begin or end with spaces)
+ * and decodes numeric character references (`&#10;`, which SDKs write for some characters).
+ */
+export const literalParser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  htmlEntities: true,
+});
+
+/** Validates and parses a document with `using`; empty or malformed input throws `malformed()`. */
+export function parseDocument(text: string, using: XMLParser, malformed: () => Error): unknown {
+  if (text.trim() === '' || XMLValidator.validate(text) !== true) throw malformed();
+  try {
+    return using.parse(text) as unknown;
+  } catch {
+    throw malformed();
+  }
+}
+
+/**
  * Parses a request body. Anything that is not well-formed XML, or whose root element is not
  * `root`, is `MalformedXML`. Returns the root element's content ('' for an empty element).
  */
 export function parseXml(text: string, root: string): XmlObject | '' {
-  if (text.trim() === '') throw new S3Error('MalformedXML');
-  if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML');
-  let doc: unknown;
-  try {
-    doc = parser.parse(text);
-  } catch {
-    throw new S3Error('MalformedXML');
-  }
+  const doc = parseDocument(text, parser, () => new S3Error('MalformedXML'));
   if (typeof doc !== 'object' || doc === null) throw new S3Error('MalformedXML');
   const keys = Object.keys(doc).filter((k) => k !== '?xml');
   if (keys.length !== 1 || keys[0] !== root) throw new S3Error('MalformedXML');

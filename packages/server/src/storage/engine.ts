@@ -580,21 +580,7 @@ export class Engine implements ObjectEngine {
       { inline: true },
     );
     try {
-      const version: ObjectVersion = {
-        ...base,
-        isDeleteMarker: false,
-        size: body.size,
-        etag: w.etag ?? body.md5Hex,
-        storageClass: w.storageClass ?? 'STANDARD',
-        userMetadata: w.userMetadata ?? {},
-        ...contentHeaders(w),
-        checksum: w.checksum,
-        tags: w.tags?.length ? w.tags : undefined,
-        acl: w.acl,
-        metadataModified: w.metadataModified,
-        partsCount: w.partsCount,
-        data: body.data,
-      };
+      const version = replicaObject(w, { size: body.size, etag: w.etag ?? body.md5Hex, partsCount: w.partsCount, data: body.data });
       const { freed } = await this.#meta.putVersion({ version, inline: body.inline });
       await this.#release(freed);
       return version;
@@ -674,26 +660,12 @@ export class Engine implements ObjectEngine {
       }
       if (await reader.read(1)) throw new S3Error('InvalidRequest', 'The body is longer than its parts.');
       if (body.errored) throw body.errored;
-      const version: ObjectVersion = {
-        bucket: w.bucket,
-        key: w.key,
-        versionId: w.versionId,
-        lastModified: w.lastModified,
-        owner: w.owner,
-        replica: true,
-        isDeleteMarker: false,
+      const version = replicaObject(w, {
         size: parts.reduce((n, p) => n + p.size, 0),
         etag: w.etag ?? multipartEtag(parts.map((p) => p.etag)),
-        storageClass: w.storageClass ?? 'STANDARD',
-        userMetadata: w.userMetadata ?? {},
-        ...contentHeaders(w),
-        checksum: w.checksum,
-        tags: w.tags?.length ? w.tags : undefined,
-        acl: w.acl,
-        metadataModified: w.metadataModified,
         partsCount: parts.length,
         data: { kind: 'parts', id: newBlobId() },
-      };
+      });
       const { freed } = await this.#meta.putVersion({ version, parts });
       await this.#release(freed);
       return version;
@@ -764,6 +736,30 @@ function pending(
     enqueuedAt,
     size: operation === 'object' ? version.size : 0,
   }));
+}
+
+/** The version record of a replicated object, from what the source sent and the bytes stored. */
+function replicaObject(
+  w: ReplicaWrite,
+  stored: Pick<ObjectVersion, 'size' | 'etag' | 'partsCount' | 'data'>,
+): ObjectVersion {
+  return {
+    bucket: w.bucket,
+    key: w.key,
+    versionId: w.versionId,
+    lastModified: w.lastModified,
+    owner: w.owner,
+    replica: true,
+    isDeleteMarker: false,
+    ...stored,
+    storageClass: w.storageClass ?? 'STANDARD',
+    userMetadata: w.userMetadata ?? {},
+    ...contentHeaders(w),
+    checksum: w.checksum,
+    tags: w.tags?.length ? w.tags : undefined,
+    acl: w.acl,
+    metadataModified: w.metadataModified,
+  };
 }
 
 /** What a body ingested by the engine became. */

@@ -410,10 +410,7 @@ export class LmdbMetaStore implements MetaStore {
     const { bucket, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads } = input;
     if (maxUploads === 0) return { uploads: [], commonPrefixes: [], isTruncated: false };
     const uploads: UploadRecord[] = [];
-    const commonPrefixes: string[] = [];
-    const base = currentKey(bucket, prefix);
-    const end = prefixSuccessor(base);
-    let start: Buffer = base;
+    let start: Buffer = currentKey(bucket, prefix);
     let skip: string | undefined;
     if (keyMarker !== undefined && compareKeys(keyMarker, prefix) >= 0) {
       if (uploadIdMarker !== undefined) {
@@ -423,145 +420,149 @@ export class LmdbMetaStore implements MetaStore {
         start = prefixSuccessor(versionStackPrefix(bucket, keyMarker)) ?? start;
       }
     }
-    let isTruncated = false;
-    let last: { key: string; uploadId?: string } | undefined;
-    scan: while (true) {
-      for (const { value: u } of this.#uploads.getRange({ start, end })) {
-        if (skip !== undefined && u.key === keyMarker && u.uploadId === skip) continue;
-        const cp = delimiter ? commonPrefixOf(u.key, prefix, delimiter) : undefined;
-        if (cp !== undefined && keyMarker !== undefined && compareKeys(cp, keyMarker) <= 0) {
-          const next = prefixSuccessor(currentKey(bucket, cp));
-          if (!next) break scan;
-          start = next;
-          continue scan;
-        }
-        if (uploads.length + commonPrefixes.length >= maxUploads) {
-          isTruncated = true;
-          break scan;
-        }
-        if (cp !== undefined) {
-          commonPrefixes.push(cp);
-          last = { key: cp };
-          const next = prefixSuccessor(currentKey(bucket, cp));
-          if (!next) break scan;
-          start = next;
-          continue scan;
-        }
-        uploads.push(u);
-        last = { key: u.key, uploadId: u.uploadId };
-      }
-      break;
-    }
+    const scan = this.#rolledUp(this.#uploads, {
+      bucket,
+      prefix,
+      delimiter,
+      marker: keyMarker,
+      start,
+      end: prefixSuccessor(currentKey(bucket, prefix)),
+      max: maxUploads,
+      keyOf: (u) => u.key,
+      skip: (u) => skip !== undefined && u.key === keyMarker && u.uploadId === skip,
+      take: (u) => uploads.push(u),
+    });
+    const last = scan.last && ('prefix' in scan.last ? { key: scan.last.prefix } : scan.last.entry);
     return {
       uploads,
-      commonPrefixes,
-      isTruncated,
-      nextKeyMarker: isTruncated ? last?.key : undefined,
-      nextUploadIdMarker: isTruncated ? last?.uploadId : undefined,
+      commonPrefixes: scan.commonPrefixes,
+      isTruncated: scan.isTruncated,
+      nextKeyMarker: scan.isTruncated ? last?.key : undefined,
+      nextUploadIdMarker: scan.isTruncated && last && 'uploadId' in last ? last.uploadId : undefined,
     };
   }
+
 
   listObjects(input: ListObjectsInput): ListObjectsResult {
     const { bucket, prefix, delimiter, after, maxKeys } = input;
     // S3 answers max-keys=0 with an empty, untruncated page.
     if (maxKeys === 0) return { objects: [], commonPrefixes: [], isTruncated: false };
     const objects: ObjectVersion[] = [];
-    const commonPrefixes: string[] = [];
-    const end = prefixSuccessor(currentKey(bucket, prefix));
-    let start = currentKey(bucket, after !== undefined && compareKeys(after, prefix) > 0 ? after : prefix);
-    let lastReturned: string | undefined;
-    let isTruncated = false;
+    const scan = this.#rolledUp(this.#current, {
+      bucket,
+      prefix,
+      delimiter,
+      marker: after,
+      start: currentKey(bucket, after !== undefined && compareKeys(after, prefix) > 0 ? after : prefix),
+      end: prefixSuccessor(currentKey(bucket, prefix)),
+      max: maxKeys,
+      keyOf: (v) => v.key,
+      skip: (v) => after !== undefined && compareKeys(v.key, after) <= 0,
+      take: (v) => objects.push(v),
+    });
+    const lastReturned = scan.last && ('prefix' in scan.last ? scan.last.prefix : scan.last.entry.key);
+    return {
+      objects,
+      commonPrefixes: scan.commonPrefixes,
+      isTruncated: scan.isTruncated,
+      lastReturned: scan.isTruncated ? lastReturned : undefined,
+    };
+  }
 
-    scan: while (true) {
-      for (const { value: v } of this.#current.getRange({ start, end })) {
-        if (after !== undefined && compareKeys(v.key, after) <= 0) continue;
-        const cp = delimiter ? commonPrefixOf(v.key, prefix, delimiter) : undefined;
-        if (cp !== undefined && after !== undefined && compareKeys(cp, after) <= 0) {
-          // Already returned on an earlier page: jump past everything under it.
-          const next = prefixSuccessor(currentKey(bucket, cp));
-          if (!next) break scan;
-          start = next;
-          continue scan;
+  /**
+   * The scan behind every listing: the entries of `db` from `start` to `end` in key order,
+   * those under `delimiter` rolled up into common prefixes (one entry each, skipped whole when
+   * at or before `marker`, i.e. returned on an earlier page), at most `max` entries and
+   * prefixes together. `skip` drops entries already returned; `take` receives the others.
+   */
+  #rolledUp<T>(
+    db: Database<T, Buffer>,
+    o: {
+      bucket: string;
+      prefix: string;
+      delimiter?: string;
+      marker?: string;
+      start: Buffer;
+      end: Buffer | undefined;
+      max: number;
+      keyOf: (v: T) => string;
+      skip: (v: T) => boolean;
+      take: (v: T) => void;
+    },
+  ): { commonPrefixes: string[]; isTruncated: boolean; last?: { prefix: string } | { entry: T } } {
+    const commonPrefixes: string[] = [];
+    let taken = 0;
+    let start = o.start;
+    let last: { prefix: string } | { entry: T } | undefined;
+    for (;;) {
+      let jump: Buffer | undefined;
+      for (const { value } of db.getRange({ start, end: o.end })) {
+        if (o.skip(value)) continue;
+        const key = o.keyOf(value);
+        const cp = o.delimiter ? commonPrefixOf(key, o.prefix, o.delimiter) : undefined;
+        if (cp !== undefined && o.marker !== undefined && compareKeys(cp, o.marker) <= 0) {
+          // Returned on an earlier page: jump past everything under it.
+          jump = prefixSuccessor(currentKey(o.bucket, cp));
+          break;
         }
-        if (objects.length + commonPrefixes.length >= maxKeys) {
-          isTruncated = true;
-          break scan;
-        }
+        if (taken + commonPrefixes.length >= o.max) return { commonPrefixes, isTruncated: true, last };
         if (cp !== undefined) {
           commonPrefixes.push(cp);
-          lastReturned = cp;
-          const next = prefixSuccessor(currentKey(bucket, cp));
-          if (!next) break scan;
-          start = next;
-          continue scan;
+          last = { prefix: cp };
+          jump = prefixSuccessor(currentKey(o.bucket, cp));
+          break;
         }
-        objects.push(v);
-        lastReturned = v.key;
+        o.take(value);
+        taken++;
+        last = { entry: value };
       }
-      break;
+      if (!jump) return { commonPrefixes, isTruncated: false, last };
+      start = jump;
     }
-    return { objects, commonPrefixes, isTruncated, lastReturned: isTruncated ? lastReturned : undefined };
   }
 
   listVersions(input: ListVersionsInput): ListVersionsResult {
     const { bucket, prefix, delimiter, keyMarker, versionIdMarker, maxKeys } = input;
     if (maxKeys === 0) return { entries: [], commonPrefixes: [], isTruncated: false };
     const entries: VersionEntry[] = [];
-    const commonPrefixes: string[] = [];
-    const end = prefixSuccessor(versionStackPrefix(bucket, prefix).subarray(0, -1));
     let start: Buffer = versionStackPrefix(bucket, prefix).subarray(0, -1);
     let previousKey: string | undefined;
-    let skipThrough: { key: string; lastModified: number; versionId: string } | undefined;
-
+    let skipThrough: { key: string; versionId: string } | undefined;
     if (keyMarker !== undefined && compareKeys(keyMarker, prefix) >= 0) {
       const marked = versionIdMarker !== undefined ? this.#find(bucket, keyMarker, versionIdMarker) : undefined;
       if (marked) {
         start = versionKey(bucket, keyMarker, marked.lastModified, marked.versionId);
-        skipThrough = { key: marked.key, lastModified: marked.lastModified, versionId: marked.versionId };
+        skipThrough = { key: marked.key, versionId: marked.versionId };
         previousKey = keyMarker;
       } else {
         start = prefixSuccessor(versionStackPrefix(bucket, keyMarker)) ?? start;
       }
     }
-
-    let isTruncated = false;
-    let last: { key: string; versionId?: string } | undefined;
-    scan: while (true) {
-      for (const { value: v } of this.#versions.getRange({ start, end })) {
-        if (skipThrough && v.key === skipThrough.key && v.versionId === skipThrough.versionId) continue;
-        const cp = delimiter ? commonPrefixOf(v.key, prefix, delimiter) : undefined;
-        if (cp !== undefined && keyMarker !== undefined && compareKeys(cp, keyMarker) <= 0) {
-          const next = prefixSuccessor(currentKey(bucket, cp));
-          if (!next) break scan;
-          start = next;
-          continue scan;
-        }
-        if (entries.length + commonPrefixes.length >= maxKeys) {
-          isTruncated = true;
-          break scan;
-        }
-        if (cp !== undefined) {
-          commonPrefixes.push(cp);
-          last = { key: cp };
-          const next = prefixSuccessor(currentKey(bucket, cp));
-          if (!next) break scan;
-          start = next;
-          continue scan;
-        }
+    const scan = this.#rolledUp(this.#versions, {
+      bucket,
+      prefix,
+      delimiter,
+      marker: keyMarker,
+      start,
+      end: prefixSuccessor(versionStackPrefix(bucket, prefix).subarray(0, -1)),
+      max: maxKeys,
+      keyOf: (v) => v.key,
+      skip: (v) => skipThrough !== undefined && v.key === skipThrough.key && v.versionId === skipThrough.versionId,
+      take: (v) => {
         entries.push({ version: v, isLatest: v.key !== previousKey });
         previousKey = v.key;
-        last = { key: v.key, versionId: v.versionId };
-      }
-      break;
-    }
+      },
+    });
+    const last = scan.last && ('prefix' in scan.last ? { key: scan.last.prefix } : scan.last.entry);
     return {
       entries,
-      commonPrefixes,
-      isTruncated,
-      nextKeyMarker: isTruncated ? last?.key : undefined,
-      nextVersionIdMarker: isTruncated ? last?.versionId : undefined,
+      commonPrefixes: scan.commonPrefixes,
+      isTruncated: scan.isTruncated,
+      nextKeyMarker: scan.isTruncated ? last?.key : undefined,
+      nextVersionIdMarker: scan.isTruncated && last && 'versionId' in last ? last.versionId : undefined,
     };
   }
+
 
   // ---- replication outbox ----
 
