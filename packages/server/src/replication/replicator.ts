@@ -41,8 +41,10 @@ type Settings = Required<Omit<ReplicatorOptions, 'now' | 'rtcThresholdMs'>> & {
 /** How one attempt ended. */
 type Outcome = { kind: 'done' } | { kind: 'failed'; reason: string } | { kind: 'retry'; why: string };
 
-/** How many queued entries of one destination are looked at per pass. */
+/** At most this many queued entries of one destination are looked at per pass... */
 const WINDOW = 2000;
+/** ...read this many at a time. */
+const BATCH = 64;
 
 export class Replicator {
   readonly #opts: Settings;
@@ -275,8 +277,7 @@ class DestinationQueue {
   /** every queued entry with a sequence number up to this one is finished or in flight */
   #floor = 0;
   #timer: NodeJS.Timeout | undefined;
-  #pumping = false;
-  #again = false;
+  #scheduled = false;
   #closed = false;
 
   constructor(
@@ -293,44 +294,51 @@ class DestinationQueue {
     return this.#inFlight.size === 0 && this.#opts.engine.peekReplications(this.#destination, 0, 1).length === 0;
   }
 
+  /** Asks for a pass over the queue; passes asked for in one turn of the event loop run once. */
   wake(): void {
-    if (this.#closed) return;
-    if (this.#pumping) {
-      this.#again = true;
-      return;
-    }
-    this.#pumping = true;
-    try {
-      do {
-        this.#again = false;
-        this.#pump();
-      } while (this.#again);
-    } finally {
-      this.#pumping = false;
-    }
+    if (this.#closed || this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      if (!this.#closed) this.#pump();
+    });
   }
 
+  /**
+   * Starts the next entries, reading the queue from the floor in small batches and only as
+   * far as needed to fill the free slots: a long backlog costs a pass no more than a short one.
+   */
   #pump(): void {
     const now = this.#opts.now();
     if (now < this.#pausedUntil) {
       this.#schedule(this.#pausedUntil - now);
       return;
     }
+    if (this.#inFlight.size >= this.#opts.concurrency) return;
     const busy = new Set([...this.#inFlight.values()].map((f) => f.key));
     let firstWaiting: number | undefined;
     let last = this.#floor;
-    for (const e of this.#opts.engine.peekReplications(this.#destination, this.#floor, WINDOW)) {
-      last = e.seq;
-      if (this.#inFlight.has(e.seq)) continue;
-      const key = `${e.bucket}\u0000${e.key}`;
-      // An earlier operation on this key is still on its way: later ones wait their turn.
-      if (busy.has(key) || this.#inFlight.size >= this.#opts.concurrency) {
-        firstWaiting ??= e.seq;
-        if (this.#inFlight.size >= this.#opts.concurrency) break;
-        continue;
+    let scanned = 0;
+    scan: while (scanned < WINDOW) {
+      const batch = this.#opts.engine.peekReplications(this.#destination, last, BATCH);
+      for (const e of batch) {
+        last = e.seq;
+        scanned++;
+        if (this.#inFlight.has(e.seq)) continue;
+        const key = `${e.bucket}\u0000${e.key}`;
+        // An earlier operation on this key is still on its way: later ones wait their turn.
+        if (busy.has(key)) {
+          firstWaiting ??= e.seq;
+          continue;
+        }
+        if (this.#inFlight.size >= this.#opts.concurrency) {
+          firstWaiting ??= e.seq;
+          break scan;
+        }
+        busy.add(key);
+        this.#start(e, key);
       }
-      busy.add(key);
-      this.#start(e, key);
+      if (batch.length < BATCH) break;
     }
     // Everything up to here is finished or in flight: the next pass starts after it.
     this.#floor = firstWaiting !== undefined ? firstWaiting - 1 : last;

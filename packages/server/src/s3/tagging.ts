@@ -4,7 +4,8 @@
  */
 import { S3Error } from '../core/errors.ts';
 import type { Tag } from '../storage/types.ts';
-import { literalParser, parseDocument, type XmlObject } from './xml.ts';
+import { XMLParser } from 'fast-xml-parser';
+import { LITERAL_OPTIONS, parseDocument, type XmlObject } from './xml.ts';
 
 /** What a tag set belongs to: the limits and the messages differ. */
 export type TagTarget = 'object' | 'bucket';
@@ -23,6 +24,9 @@ const BAD_HEADER =
   "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.";
 
 // Values keep their whitespace: a tag value of " a " is three characters, not one.
+
+// Values keep their whitespace: a tag value of " a " is three characters, not one.
+const parser = new XMLParser({ ...LITERAL_OPTIONS, isArray: (name) => name === 'Tag' });
 
 export function isValidTagKey(key: string): boolean {
   return key.length >= 1 && key.length <= MAX_TAG_KEY_LENGTH && TAG_CHARACTERS.test(key);
@@ -112,7 +116,7 @@ export function taggingHeader(tags: readonly Tag[]): string {
  */
 export function parseTaggingXml(xml: string, target: TagTarget): Tag[] {
   if (xml.trim() === '') throw new S3Error('MissingRequestBodyError');
-  const doc = parseDocument(xml, literalParser, () => new S3Error('MalformedXML'));
+  const doc = parseDocument(xml, parser, () => new S3Error('MalformedXML'));
   const root = element(doc, '?xml');
   const names = Object.keys(root);
   if (names.length !== 1 || names[0] !== 'Tagging') throw new S3Error('MalformedXML');

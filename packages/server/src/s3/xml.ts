@@ -59,14 +59,15 @@ export function xmlDate(ms: number): string {
  * A parser that keeps text as written (tag values and prefixes may begin or end with spaces)
  * and decodes numeric character references (`&#10;`, which SDKs write for some characters).
  */
-export const literalParser = new XMLParser({
+export const LITERAL_OPTIONS = {
   ignoreAttributes: true,
   removeNSPrefix: true,
   parseTagValue: false,
   trimValues: false,
   processEntities: true,
   htmlEntities: true,
-});
+} as const;
+export const literalParser = new XMLParser(LITERAL_OPTIONS);
 
 /** Validates and parses a document with `using`; empty or malformed input throws `malformed()`. */
 export function parseDocument(text: string, using: XMLParser, malformed: () => Error): unknown {
