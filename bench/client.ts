@@ -93,14 +93,18 @@ export class S3BenchClient {
     });
   }
 
-  private async sign(method: string, path: string): Promise<Record<string, string>> {
+  private async sign(
+    method: string,
+    path: string,
+    query: Record<string, string> = {},
+  ): Promise<Record<string, string>> {
     const request: HttpRequest = {
       method,
       protocol: this.url.protocol,
       hostname: this.url.hostname,
       port: this.url.port ? Number(this.url.port) : undefined,
       path,
-      query: {},
+      query,
       headers: { host: this.url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
     };
     const signed = await this.signer.sign(request);
@@ -117,13 +121,14 @@ export class S3BenchClient {
     if (res.statusCode !== 200) throw new S3RequestError('PUT', path, res.statusCode, body);
   }
 
+  /** Resolves with the version id the target assigned, if it answered one. */
   async putObject(
     bucket: string,
     key: string,
     body: Buffer | Readable,
     length: number,
     signal?: AbortSignal,
-  ): Promise<void> {
+  ): Promise<{ versionId?: string }> {
     const path = `/${encodeKey(bucket)}/${encodeKey(key)}`;
     const headers = await this.sign('PUT', path);
     const res = await this.pool.request({
@@ -137,6 +142,29 @@ export class S3BenchClient {
       throw new S3RequestError('PUT', path, res.statusCode, await res.body.text());
     }
     await res.body.dump();
+    const versionId = res.headers['x-amz-version-id'];
+    return { versionId: typeof versionId === 'string' ? versionId : undefined };
+  }
+
+  /** HeadObject (of one version, if given): whether it exists; other answers throw. */
+  async headObject(bucket: string, key: string, versionId?: string, signal?: AbortSignal): Promise<boolean> {
+    const path = `/${encodeKey(bucket)}/${encodeKey(key)}`;
+    const query: Record<string, string> = versionId === undefined ? {} : { versionId };
+    const headers = await this.sign('HEAD', path, query);
+    const res = await this.pool.request({ method: 'HEAD', path, query, headers, signal });
+    await res.body.dump();
+    if (res.statusCode === 200) return true;
+    if (res.statusCode === 404) return false;
+    throw new S3RequestError('HEAD', path, res.statusCode, '');
+  }
+
+  /** A signed GET of a JSON document (Meridian's operator endpoints under `/_meridian/`). */
+  async getJson(path: string, query: Record<string, string> = {}, signal?: AbortSignal): Promise<unknown> {
+    const headers = await this.sign('GET', path, query);
+    const res = await this.pool.request({ method: 'GET', path, query, headers, signal });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new S3RequestError('GET', path, res.statusCode, text);
+    return JSON.parse(text) as unknown;
   }
 
   /** Reads the whole object and returns its length; the bytes are discarded. */

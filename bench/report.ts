@@ -116,9 +116,11 @@ export function describeGoal(g: Goal): string {
     if (g.atMost !== undefined) parts.push(`≤ ${g.atMost}×`);
     return `${g.metric} ${parts.join(' and ')} ${g.against}`;
   }
+  // A ratio reads (and is printed) as one: "ratio ≥ 0.75×".
+  const unit = g.metric === 'ratio' ? '×' : '';
   const parts: string[] = [];
-  if (g.min !== undefined) parts.push(`≥ ${g.min}`);
-  if (g.max !== undefined) parts.push(`≤ ${g.max}`);
+  if (g.min !== undefined) parts.push(`≥ ${g.min}${unit}`);
+  if (g.max !== undefined) parts.push(`≤ ${g.max}${unit}`);
   return `${g.metric} ${parts.join(' and ')}`;
 }
 
@@ -171,6 +173,7 @@ const METRIC_LABEL: Record<Metric, string> = {
   maxMs: 'max',
   errors: 'errors',
   peakRssMb: 'peak RSS',
+  ratio: 'ratio',
 };
 
 export function toMarkdown(report: BenchReport): string {

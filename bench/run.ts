@@ -43,7 +43,8 @@ import {
 const USAGE = `Usage: npm run bench -- [options]
   --only <list>         scenarios to run, comma-separated names or prefixes (e.g. put,get-4k)
   --targets <list>      targets, comma-separated (default: ${TARGET_NAMES.join(',')})
-  --duration <s>        measured seconds per throughput measurement (default 8)
+  --duration <s>        measured seconds per throughput measurement (default 8, or the
+                        scenario's own: replication runs its load for 60 s)
   --warmup <s>          warm-up seconds before each measurement (default 2)
   --concurrency <n>     concurrent connections for throughput scenarios (default 16)
   --start-timeout <s>   how long a target may take to print its endpoint (default 30)
@@ -54,7 +55,8 @@ const USAGE = `Usage: npm run bench -- [options]
 interface Options {
   scenarios: Scenario[];
   targets: TargetName[];
-  durationSec: number;
+  /** Undefined when not given: each scenario's own default, else 8. */
+  durationSec: number | undefined;
   warmupSec: number;
   concurrency: number;
   startTimeoutSec: number;
@@ -67,7 +69,9 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function positive(name: string, raw: string | undefined, fallback: number): number {
+function positive(name: string, raw: string | undefined, fallback: number): number;
+function positive(name: string, raw: string | undefined, fallback?: number): number | undefined;
+function positive(name: string, raw: string | undefined, fallback?: number): number | undefined {
   if (raw === undefined) return fallback;
   const v = Number(raw);
   if (!Number.isFinite(v) || v < 0) fail(`--${name} must be a non-negative number, got '${raw}'`);
@@ -130,13 +134,19 @@ function parseOptions(argv: string[]): Options | undefined {
   return {
     scenarios: selectScenarios(SCENARIOS, list(values.only)),
     targets: targets as TargetName[],
-    durationSec: positive('duration', values.duration, 8),
+    durationSec: positive('duration', values.duration),
     warmupSec: positive('warmup', values.warmup, 2),
     concurrency,
     startTimeoutSec: positive('start-timeout', values['start-timeout'], 30),
     outDir: path.resolve(values.out ?? path.join(REPO_ROOT, 'bench/results')),
     verbose: values.verbose,
   };
+}
+
+const DEFAULT_DURATION_SEC = 8;
+
+function durationFor(scenario: Scenario, opts: Options): number {
+  return opts.durationSec ?? scenario.durationSec ?? DEFAULT_DURATION_SEC;
 }
 
 function log(message: string): void {
@@ -188,7 +198,8 @@ async function measure(
   opts: Options,
   interrupt: AbortSignal,
 ): Promise<Measurement> {
-  const estimate = scenario.estimateSec({ durationSec: opts.durationSec, warmupSec: opts.warmupSec });
+  const durationSec = durationFor(scenario, opts);
+  const estimate = scenario.estimateSec({ durationSec, warmupSec: opts.warmupSec });
   // Watchdog against a target that stops answering: requests wait on it otherwise.
   const signal = AbortSignal.any([interrupt, AbortSignal.timeout(Math.ceil((estimate * 2 + 60) * 1000))]);
   // Scenarios may hand it to every in-flight request.
@@ -205,7 +216,7 @@ async function measure(
     target,
     client: newClient,
     createBucket: (name) => newClient(1).createBucket(name),
-    durationSec: opts.durationSec,
+    durationSec,
     warmupSec: opts.warmupSec,
     concurrency: opts.concurrency,
     signal,
@@ -266,7 +277,7 @@ async function main(): Promise<void> {
 
   const plan = opts.scenarios.map((s) => {
     const n = opts.targets.filter((t) => !s.targets || s.targets.includes(t)).length;
-    return n * (s.estimateSec(opts) + 2);
+    return n * (s.estimateSec({ durationSec: durationFor(s, opts), warmupSec: opts.warmupSec }) + 2);
   });
   const total = plan.reduce((a, b) => a + b, 0);
   log(
@@ -295,6 +306,7 @@ async function main(): Promise<void> {
           registry,
           startTimeoutMs: opts.startTimeoutSec * 1000,
           verbose: opts.verbose,
+          regions: scenario.regions,
         });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -323,7 +335,7 @@ async function main(): Promise<void> {
   const report: BenchReport = {
     machine: { ...machine, loadAvg: { ...machine.loadAvg, end: loadAvg1() } },
     options: {
-      durationSec: opts.durationSec,
+      durationSec: opts.durationSec ?? DEFAULT_DURATION_SEC,
       warmupSec: opts.warmupSec,
       concurrency: opts.concurrency,
       targets: opts.targets,

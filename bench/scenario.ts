@@ -18,6 +18,8 @@ export interface Figures {
   maxMs?: number;
   errors?: number;
   peakRssMb?: number;
+  /** A dimensionless comparison the scenario makes itself, e.g. throughput with a feature on ÷ off. */
+  ratio?: number;
 }
 
 export type Metric = keyof Figures;
@@ -64,6 +66,10 @@ export interface Scenario {
   goals: readonly Goal[];
   /** Targets this scenario runs against; all by default. */
   targets?: readonly TargetName[];
+  /** Regions Meridian starts for this scenario (first one is `endpoint`); us-east-1 alone by default. */
+  regions?: readonly string[];
+  /** Its measured seconds when `--duration` is not given (the harness default is 8). */
+  durationSec?: number;
   /** Rough wall time per target, for the plan printed before the run. */
   estimateSec(opts: { durationSec: number; warmupSec: number }): number;
   run(ctx: ScenarioContext): Promise<ScenarioOutcome>;

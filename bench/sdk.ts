@@ -6,7 +6,7 @@
  * It sends what `S3BenchClient` sends, so figures stay comparable across scenarios: payloads
  * are `UNSIGNED-PAYLOAD` (otherwise the SDK SHA-256s every Buffer body on plain http, which on
  * a shared 2-core machine takes CPU away from the server being measured) and no flexible
- * checksums unless an operation requires one. Path-style URLs, region us-east-1, keep-alive.
+ * checksums unless an operation requires one. Path-style URLs, region us-east-1 unless told, keep-alive.
  */
 import http from 'node:http';
 import { S3Client, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3';
@@ -19,6 +19,8 @@ export interface SdkClientOptions {
   credentials: Credentials;
   /** Sockets the keep-alive agent may open to the target. */
   connections: number;
+  /** The region requests are signed for (us-east-1 by default). */
+  region?: string;
 }
 
 export interface SdkClient {
@@ -41,7 +43,7 @@ export function sdkClient(opts: SdkClientOptions): SdkClient {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections });
   const s3 = new S3Client({
     endpoint: opts.endpoint,
-    region: 'us-east-1',
+    region: opts.region ?? 'us-east-1',
     forcePathStyle: true,
     credentials: opts.credentials,
     requestChecksumCalculation: 'WHEN_REQUIRED',

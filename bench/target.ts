@@ -42,13 +42,15 @@ export const TARGETS: Readonly<Record<TargetName, TargetSpec>> = {
     name: 'meridian',
     entry: path.join(here, 'targets/meridian.ts'),
     credentials: { accessKeyId: 'meridian', secretAccessKey: 'meridian-secret-key' },
-    about: 'Meridian, one region (us-east-1)',
+    about: 'Meridian, one region (us-east-1), or the regions a scenario asks for',
   },
 };
 
 export interface RunningTarget {
   spec: TargetSpec;
   endpoint: string;
+  /** Endpoint by region name, when the target runs several (Meridian with `regions`). */
+  regions: Readonly<Record<string, string>>;
   pid: number;
   dataDir: string;
   /** RSS right after start, before any request. */
@@ -103,6 +105,8 @@ export interface StartOptions {
   startTimeoutMs: number;
   /** Copy the child's stderr to ours. */
   verbose: boolean;
+  /** Regions a multi-region target should start (the scenario's `regions`). */
+  regions?: readonly string[];
 }
 
 const STDERR_TAIL = 4096;
@@ -117,6 +121,7 @@ export async function startTarget(spec: TargetSpec, opts: StartOptions): Promise
       BENCH_DATA_DIR: dataDir,
       BENCH_ACCESS_KEY_ID: spec.credentials.accessKeyId,
       BENCH_SECRET_ACCESS_KEY: spec.credentials.secretAccessKey,
+      ...(opts.regions ? { BENCH_REGIONS: opts.regions.join(',') } : {}),
     },
   });
   opts.registry.add(child);
@@ -161,6 +166,7 @@ export async function startTarget(spec: TargetSpec, opts: StartOptions): Promise
   return {
     spec,
     endpoint: ready.endpoint,
+    regions: ready.regions ?? {},
     pid,
     dataDir,
     idleRssMb: idle ? kbToMb(idle.rssKb) : undefined,
@@ -206,7 +212,10 @@ function parseReadyLine(line: string): ReadyLine | undefined {
   try {
     const value: unknown = JSON.parse(line);
     if (typeof value === 'object' && value !== null && 'endpoint' in value && typeof value.endpoint === 'string') {
-      return { endpoint: value.endpoint };
+      const regions =
+        'regions' in value && typeof value.regions === 'object' && value.regions !== null ? value.regions : {};
+      const named = Object.entries(regions).filter((e): e is [string, string] => typeof e[1] === 'string');
+      return { endpoint: value.endpoint, regions: Object.fromEntries(named) };
     }
   } catch {
     // not our line

@@ -8,10 +8,12 @@ import { listingScenarios } from './listing.ts';
 import { memoryScenarios } from './memory.ts';
 import { multipartScenarios } from './multipart.ts';
 import { objectScenarios } from './objects.ts';
+import { replicationScenarios } from './replication.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
   ...objectScenarios,
   ...memoryScenarios,
   ...multipartScenarios,
   ...listingScenarios,
+  ...replicationScenarios,
 ];

@@ -2,21 +2,26 @@
  * The contract between the harness and a target child process.
  *
  * A target entry starts its server, then prints exactly one JSON line `{"endpoint": "..."}`
+ * (a multi-region target adds `"regions": {"eu-west-1": "http://..."}`, every region it runs)
  * on stdout (anything else on stdout is ignored by the parent, so print logs to stderr). It
  * stops when the parent closes its stdin (which also happens when the parent dies, so no
  * orphan keeps running) or on SIGTERM/SIGINT.
  *
  * The parent passes the data directory as `BENCH_DATA_DIR` and the credentials clients will
- * sign with as `BENCH_ACCESS_KEY_ID` / `BENCH_SECRET_ACCESS_KEY`.
+ * sign with as `BENCH_ACCESS_KEY_ID` / `BENCH_SECRET_ACCESS_KEY`, and the regions a
+ * multi-region target should start as `BENCH_REGIONS` (comma-separated) when a scenario asks.
  */
 
 export interface StartedServer {
   endpoint: string;
+  /** Endpoint by region name, for a target that runs several. */
+  regions?: Record<string, string>;
   close(): Promise<void>;
 }
 
 export interface ReadyLine {
   endpoint: string;
+  regions?: Record<string, string>;
 }
 
 export function requireEnv(name: string): string {
@@ -54,6 +59,6 @@ export async function serveUntilParentExits(start: () => Promise<StartedServer>)
   process.stdin.resume();
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-  const ready: ReadyLine = { endpoint: server.endpoint };
+  const ready: ReadyLine = { endpoint: server.endpoint, regions: server.regions };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
 }

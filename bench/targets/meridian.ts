@@ -1,5 +1,6 @@
 /**
- * Meridian as a target: one region, `us-east-1`, on an ephemeral port.
+ * Meridian as a target: one region, `us-east-1`, on an ephemeral port; or the regions a
+ * scenario asks for (`BENCH_REGIONS`, e.g. for replication), the first one as `endpoint`.
  *
  * `startWorld` lives in `packages/server/src/cli/world.ts`. It is imported by a computed URL
  * so that this file typechecks before that module exists; `WorldModule` states the contract.
@@ -25,11 +26,13 @@ interface WorldModule {
 
 const worldUrl = new URL('../../packages/server/src/cli/world.ts', import.meta.url);
 
+const regionNames = process.env.BENCH_REGIONS?.split(',').filter(Boolean) ?? ['us-east-1'];
+
 await serveUntilParentExits(async () => {
   const { startWorld } = (await import(worldUrl.href)) as WorldModule;
   const world = await startWorld({
     dataDir: dataDirFromEnv(),
-    regions: [{ name: 'us-east-1', port: 0 }],
+    regions: regionNames.map((name) => ({ name, port: 0 })),
     host: '127.0.0.1',
     // The harness owns the credentials (bench/target.ts) and hands them over explicitly.
     credentials: {
@@ -38,7 +41,11 @@ await serveUntilParentExits(async () => {
     },
     logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
   });
-  const region = world.regions.find((r) => r.name === 'us-east-1') ?? world.regions[0];
+  const region = world.regions.find((r) => r.name === regionNames[0]) ?? world.regions[0];
   if (!region) throw new Error('startWorld returned no regions');
-  return { endpoint: region.endpoint, close: () => world.close() };
+  return {
+    endpoint: region.endpoint,
+    regions: Object.fromEntries(world.regions.map((r) => [r.name, r.endpoint])),
+    close: () => world.close(),
+  };
 });
