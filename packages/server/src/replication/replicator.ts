@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { Gauge, Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
 import type { Catalog } from '../catalog/catalog.ts';
+import type { FaultStore } from '../core/faults.ts';
 import type { Logger } from '../core/log.ts';
 import { signRequest } from '../s3/auth/sign.ts';
 import type { InternalHandler } from '../s3/server.ts';
@@ -30,13 +31,50 @@ export interface ReplicatorOptions {
   retryMaxMs?: number;
   /** the Replication Time Control threshold (default 15 minutes; tests lower it) */
   rtcThresholdMs?: number;
+  /** injected faults: a partition between this region and a destination's holds its copies back */
+  faults?: FaultStore;
   now?: () => number;
 }
 
-type Settings = Required<Omit<ReplicatorOptions, 'now' | 'rtcThresholdMs'>> & {
+type Settings = Required<Omit<ReplicatorOptions, 'now' | 'rtcThresholdMs' | 'faults'>> & {
+  faults?: FaultStore;
   now: () => number;
   metrics: ReplicationMetrics;
+  /** copies allowed in flight per destination right now */
+  limit: () => number;
 };
+
+/**
+ * Replication yields to the requests it replicates: while this process's event loop is nearly
+ * saturated, each destination gets only a copy or two in flight, and the backlog is worked off
+ * as soon as the load eases (versions wait as PENDING meanwhile). Below that, full concurrency.
+ */
+class LoadGovernor {
+  #last = performance.eventLoopUtilization();
+  #utilization = 0;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor() {
+    this.#timer = setInterval(() => {
+      const now = performance.eventLoopUtilization();
+      // Smoothed over about a second: a burst is not saturation.
+      const sample = performance.eventLoopUtilization(now, this.#last).utilization;
+      this.#utilization = this.#utilization * 0.8 + sample * 0.2;
+      this.#last = now;
+    }, 100);
+    this.#timer.unref();
+  }
+
+  limit(configured: number): number {
+    if (this.#utilization > 0.9) return Math.min(configured, 1);
+    if (this.#utilization > 0.8) return Math.min(configured, 4);
+    return configured;
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+}
 
 /** How one attempt ended. */
 type Outcome = { kind: 'done' } | { kind: 'failed'; reason: string } | { kind: 'retry'; why: string };
@@ -50,18 +88,21 @@ export class Replicator {
   readonly #opts: Settings;
   readonly #agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
   readonly #destinations = new Map<string, DestinationQueue>();
+  readonly #governor = new LoadGovernor();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
 
   constructor(opts: ReplicatorOptions) {
     const now = opts.now ?? Date.now;
+    const concurrency = opts.concurrency ?? 16;
     this.#opts = {
-      concurrency: 16,
       retryBaseMs: 200,
       retryMaxMs: 30_000,
       ...opts,
+      concurrency,
       now,
       metrics: new ReplicationMetrics({ rtcThresholdMs: opts.rtcThresholdMs, now }),
+      limit: () => this.#governor.limit(concurrency),
     };
   }
 
@@ -164,6 +205,7 @@ export class Replicator {
     this.#closed = true;
     this.#unsubscribe?.();
     await Promise.all([...this.#destinations.values()].map((q) => q.close()));
+    this.#governor.close();
     await this.#agent.close();
   }
 
@@ -177,6 +219,9 @@ export class Replicator {
     if (!location) return { kind: 'failed', reason: 'DstBucketNotFound' };
     const region = catalog.region(location.region);
     if (!region) return { kind: 'retry', why: `region ${location.region} has no endpoint` };
+    if (this.#opts.faults?.partitioned(this.#opts.region, location.region)) {
+      return { kind: 'retry', why: `partitioned from ${location.region}` };
+    }
 
     let body: Readable | Buffer | undefined;
     let length = 0;
@@ -314,7 +359,8 @@ class DestinationQueue {
       this.#schedule(this.#pausedUntil - now);
       return;
     }
-    if (this.#inFlight.size >= this.#opts.concurrency) return;
+    const limit = this.#opts.limit();
+    if (this.#inFlight.size >= limit) return;
     const busy = new Set([...this.#inFlight.values()].map((f) => f.key));
     let firstWaiting: number | undefined;
     let last = this.#floor;
@@ -331,7 +377,7 @@ class DestinationQueue {
           firstWaiting ??= e.seq;
           continue;
         }
-        if (this.#inFlight.size >= this.#opts.concurrency) {
+        if (this.#inFlight.size >= limit) {
           firstWaiting ??= e.seq;
           break scan;
         }

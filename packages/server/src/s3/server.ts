@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Catalog } from '../catalog/catalog.ts';
 import { S3Error } from '../core/errors.ts';
 import { newHostId, newRequestId } from '../core/ids.ts';
+import type { FaultStore } from '../core/faults.ts';
 import type { Logger } from '../core/log.ts';
 import type { ObjectEngine } from '../storage/types.ts';
 import { parseAddress } from './address.ts';
@@ -99,6 +100,8 @@ export interface RegionServerOptions {
   now?: () => Date;
   /** Operator endpoints under `/_meridian/` served by parts above this layer (replication). */
   internal?: InternalHandler;
+  /** Injected faults: while this region is down it refuses connections; while slow it answers late. */
+  faults?: FaultStore;
 }
 
 /** Answers an operator request, or undefined if it knows no such endpoint. */
@@ -128,6 +131,12 @@ export class RegionServer {
       void this.#handle(req, res);
     });
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
+    if (opts.faults) {
+      const faults = opts.faults;
+      this.#server.on('connection', (socket: Duplex) => {
+        if (faults.isDown(this.region)) socket.destroy();
+      });
+    }
   }
 
   /**
@@ -243,6 +252,16 @@ export class RegionServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const faults = this.#opts.faults;
+    if (faults) {
+      // A region taken down drops connections that were already open, too.
+      if (faults.isDown(this.region)) {
+        req.socket.destroy();
+        return;
+      }
+      const delay = faults.delayMs(this.region);
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    }
     const requestId = newRequestId();
     const hostId = newHostId();
     res.setHeader('x-amz-request-id', requestId);
@@ -326,7 +345,7 @@ export class RegionServer {
         key: address.key,
         query,
         auth,
-        accountId: auth.credential.accountId,
+        accountId: actingAccount(auth, req),
         region: this.region,
         engine: this.#opts.engine,
         catalog: this.#opts.catalog,
@@ -393,6 +412,17 @@ export class RegionServer {
     }
     throw wrongRegion(auth as SignedRequest, location.region, regionHeader);
   }
+}
+
+/**
+ * The account a request acts for: its signer's, or, for the world's own service identity
+ * (the MRAP router forwarding a client's request), the account it names in
+ * `x-meridian-on-behalf-of`. No user key can use that header.
+ */
+function actingAccount(auth: SignedRequest, req: IncomingMessage): string {
+  const onBehalf = req.headers['x-meridian-on-behalf-of'];
+  if (auth.credential.service === true && typeof onBehalf === 'string' && onBehalf !== '') return onBehalf;
+  return auth.credential.accountId;
 }
 
 function wrongRegion(auth: SignedRequest, expected: string, headers: Record<string, string>): S3Error {

@@ -23,6 +23,8 @@ export interface RequestToSign {
   region: string;
   credentials: SigningCredentials;
   now?: Date;
+  /** `x-amz-content-sha256` (default UNSIGNED-PAYLOAD) */
+  payload?: string;
 }
 
 /** The request's headers plus `x-amz-date`, `x-amz-content-sha256` and `authorization`. */
@@ -33,7 +35,7 @@ export function signRequest(req: RequestToSign): Record<string, string> {
   const headers: Record<string, string> = {
     ...req.headers,
     'x-amz-date': amzDate,
-    'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+    'x-amz-content-sha256': req.payload ?? 'UNSIGNED-PAYLOAD',
   };
   const signed = Object.keys(headers)
     .map((h) => h.toLowerCase())
@@ -46,7 +48,7 @@ export function signRequest(req: RequestToSign): Record<string, string> {
     canonicalQuery(parseQuery(req.query ?? '')),
     canonicalHeaders(headers as IncomingHttpHeaders, signed),
     signed.join(';'),
-    'UNSIGNED-PAYLOAD',
+    req.payload ?? 'UNSIGNED-PAYLOAD',
   ].join('\n');
   const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(Buffer.from(canonical, 'utf8'))}`;
   const key = deriveSigningKey(req.credentials.secretAccessKey, date, req.region, 's3');
