@@ -33,6 +33,100 @@ export interface AccessKey {
 
 export type ClaimResult = { claimed: true } | { claimed: false; existing: BucketLocation };
 
+// ---------------------------------------------------------------------------------------------
+// Multi-Region Access Points
+
+export interface MrapRegion {
+  bucket: string;
+  region: string;
+  bucketAccountId: string;
+  /** 100 = active, 0 = passive */
+  trafficDialPercentage: number;
+}
+
+export interface PublicAccessBlockSettings {
+  blockPublicAcls: boolean;
+  ignorePublicAcls: boolean;
+  blockPublicPolicy: boolean;
+  restrictPublicBuckets: boolean;
+}
+
+export type MrapStatus =
+  | 'CREATING'
+  | 'READY'
+  | 'DELETING'
+  | 'PARTIALLY_CREATED'
+  | 'PARTIALLY_DELETED'
+  | 'INCONSISTENT_ACROSS_REGIONS';
+
+export interface MrapRecord {
+  account: string;
+  /** unique per account, immutable; used only by the control plane */
+  name: string;
+  /** e.g. `mfzwi23gnjvgw.mrap`; never reused, even after the MRAP is deleted */
+  alias: string;
+  /** ms */
+  createdAt: number;
+  status: MrapStatus;
+  publicAccessBlock: PublicAccessBlockSettings;
+  regions: MrapRegion[];
+  /** JSON policy texts: `proposed` is being rolled out, `established` is in force */
+  policy?: { established?: string; proposed?: string };
+}
+
+export type MrapOperation = 'CreateMultiRegionAccessPoint' | 'DeleteMultiRegionAccessPoint' | 'PutMultiRegionAccessPointPolicy';
+
+/** The `Details` of the request that started an asynchronous operation, as the caller sent them. */
+export type MrapRequestDetails =
+  | {
+      operation: 'CreateMultiRegionAccessPoint';
+      name: string;
+      publicAccessBlock?: Partial<PublicAccessBlockSettings>;
+      regions: { bucket: string; bucketAccountId?: string }[];
+    }
+  | { operation: 'DeleteMultiRegionAccessPoint'; name: string }
+  | { operation: 'PutMultiRegionAccessPointPolicy'; name: string; policy: string };
+
+export type MrapRequestStatus = 'NEW' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
+
+export interface MrapAsyncError {
+  code: string;
+  message: string;
+  resource?: string;
+  requestId?: string;
+}
+
+/** One asynchronous MRAP operation (Create, Delete, PutPolicy), tracked by its request token. */
+export interface MrapAsyncRequest {
+  account: string;
+  /** the random last part of the token ARN */
+  token: string;
+  /** `arn:aws:s3:us-west-2:{account}:async-request/mrap/{operation}/{token}` */
+  arn: string;
+  details: MrapRequestDetails;
+  /** ms */
+  createdAt: number;
+  status: MrapRequestStatus;
+  /** the id of the HTTP request that submitted it */
+  requestId: string;
+  /** the caller's idempotency key, if any */
+  clientToken?: string;
+  /** progress per region (Name, RequestStatus) */
+  regions?: { name: string; status: string }[];
+  error?: MrapAsyncError;
+  /** how far the work got, so that a restarted endpoint resumes it without doing a step twice */
+  step?: string;
+}
+
+export type SubmitMrapRequestResult =
+  | { kind: 'new'; request: MrapAsyncRequest }
+  /** the same ClientToken with the same details: the request recorded the first time */
+  | { kind: 'replay'; request: MrapAsyncRequest }
+  /** the same ClientToken with different details */
+  | { kind: 'mismatch'; request: MrapAsyncRequest };
+
+export type InsertMrapResult = 'created' | 'name-taken' | 'alias-used' | 'limit';
+
 export interface Catalog {
   lookupBucket(name: string): BucketLocation | undefined;
   /** Atomically takes a bucket name for a region; fails with the holder if it is taken. */
@@ -45,6 +139,40 @@ export interface Catalog {
   accessKey(accessKeyId: string): AccessKey | undefined;
   /** The key regions sign their requests to each other with. */
   serviceKey(): AccessKey;
+
+  mrap(account: string, name: string): MrapRecord | undefined;
+  /** alias like 'mfzwi23gnjvgw.mrap' */
+  mrapByAlias(alias: string): MrapRecord | undefined;
+  /** sorted by name */
+  mraps(account: string): MrapRecord[];
+  /** Whether an alias was ever given to an MRAP (aliases are never reused). */
+  mrapAliasUsed(alias: string): boolean;
+  /**
+   * Adds an MRAP if its name is free in the account, its alias was never used and the account
+   * holds fewer than `maxPerAccount`; the alias is retired for good in the same transaction.
+   */
+  insertMrap(record: MrapRecord, maxPerAccount: number): Promise<InsertMrapResult>;
+  /** Read-modify-write of one MRAP in one transaction; `change` must be synchronous and pure. */
+  updateMrap(account: string, name: string, change: (current: MrapRecord) => MrapRecord): Promise<MrapRecord | undefined>;
+  /** Deletes an MRAP; its alias stays retired. */
+  removeMrap(account: string, name: string): Promise<boolean>;
+  /**
+   * Takes the modification lease of one MRAP (name) until `untilMs`, unless another holder
+   * has an unexpired one. Returns the holder that has it now (`holder` when taken).
+   */
+  acquireMrapLease(account: string, name: string, holder: string, untilMs: number, nowMs: number): Promise<string>;
+  releaseMrapLease(account: string, name: string, holder: string): Promise<void>;
+
+  mrapRequest(account: string, token: string): MrapAsyncRequest | undefined;
+  /** Requests not yet SUCCEEDED or FAILED, oldest first (to resume after a restart). */
+  pendingMrapRequests(): MrapAsyncRequest[];
+  /** Records a new asynchronous request, honouring its ClientToken (per account and operation). */
+  submitMrapRequest(request: MrapAsyncRequest): Promise<SubmitMrapRequestResult>;
+  updateMrapRequest(
+    account: string,
+    token: string,
+    change: (current: MrapAsyncRequest) => MrapAsyncRequest,
+  ): Promise<MrapAsyncRequest | undefined>;
   close(): Promise<void>;
 }
 
@@ -62,11 +190,26 @@ export class LmdbCatalog implements Catalog {
   readonly #regions: Database<RegionInfo, string>;
   readonly #keys: Map<string, AccessKey>;
   readonly #service: AccessKey;
+  /** `{account}/{name}` → record */
+  readonly #mraps: Database<MrapRecord, string>;
+  /** alias → `{account}/{name}`, kept after deletion so that no alias is given twice */
+  readonly #aliases: Database<string, string>;
+  /** `{account}/{name}` → lease */
+  readonly #leases: Database<{ holder: string; untilMs: number }, string>;
+  /** `{account}/{token}` → async request */
+  readonly #requests: Database<MrapAsyncRequest, string>;
+  /** `{account}/{operation}/{clientToken}` → token */
+  readonly #clientTokens: Database<string, string>;
 
   constructor(opts: LmdbCatalogOptions) {
     this.#root = open({ path: opts.path, compression: false });
     this.#buckets = this.#root.openDB<BucketLocation, string>({ name: 'buckets' });
     this.#regions = this.#root.openDB<RegionInfo, string>({ name: 'regions' });
+    this.#mraps = this.#root.openDB<MrapRecord, string>({ name: 'mraps' });
+    this.#aliases = this.#root.openDB<string, string>({ name: 'mrap-aliases' });
+    this.#leases = this.#root.openDB<{ holder: string; untilMs: number }, string>({ name: 'mrap-leases' });
+    this.#requests = this.#root.openDB<MrapAsyncRequest, string>({ name: 'mrap-requests' });
+    this.#clientTokens = this.#root.openDB<string, string>({ name: 'mrap-client-tokens' });
     for (const r of opts.regions) this.setRegionEndpoint(r.name, r.endpoint);
     this.#keys = new Map(opts.keys.map((k) => [k.accessKeyId, k]));
     this.#service = this.#serviceKey();
@@ -144,8 +287,137 @@ export class LmdbCatalog implements Catalog {
     return this.#keys.get(accessKeyId);
   }
 
+  mrap(account: string, name: string): MrapRecord | undefined {
+    return this.#mraps.get(mrapKey(account, name));
+  }
+
+  mrapByAlias(alias: string): MrapRecord | undefined {
+    const key = this.#aliases.get(alias);
+    const record = key === undefined ? undefined : this.#mraps.get(key);
+    return record?.alias === alias ? record : undefined;
+  }
+
+  mraps(account: string): MrapRecord[] {
+    // '0' sorts right after '/', so the range is exactly the account's keys, in name order.
+    return [...this.#mraps.getRange({ start: `${account}/`, end: `${account}0` }).map(({ value }) => value)];
+  }
+
+  mrapAliasUsed(alias: string): boolean {
+    return this.#aliases.doesExist(alias);
+  }
+
+  async insertMrap(record: MrapRecord, maxPerAccount: number): Promise<InsertMrapResult> {
+    const key = mrapKey(record.account, record.name);
+    const result = await this.#root.transaction((): InsertMrapResult => {
+      if (this.#mraps.doesExist(key)) return 'name-taken';
+      if (this.#aliases.doesExist(record.alias)) return 'alias-used';
+      if (this.#mraps.getKeysCount({ start: `${record.account}/`, end: `${record.account}0` }) >= maxPerAccount) {
+        return 'limit';
+      }
+      void this.#aliases.put(record.alias, key);
+      void this.#mraps.put(key, record);
+      return 'created';
+    });
+    await this.#root.flushed;
+    return result;
+  }
+
+  async updateMrap(
+    account: string,
+    name: string,
+    change: (current: MrapRecord) => MrapRecord,
+  ): Promise<MrapRecord | undefined> {
+    const key = mrapKey(account, name);
+    const result = await this.#root.transaction(() => {
+      const current = this.#mraps.get(key);
+      if (!current) return undefined;
+      const next = change(current);
+      void this.#mraps.put(key, next);
+      return next;
+    });
+    await this.#root.flushed;
+    return result;
+  }
+
+  async removeMrap(account: string, name: string): Promise<boolean> {
+    const removed = await this.#mraps.remove(mrapKey(account, name));
+    await this.#root.flushed;
+    return removed;
+  }
+
+  async acquireMrapLease(account: string, name: string, holder: string, untilMs: number, nowMs: number): Promise<string> {
+    const key = mrapKey(account, name);
+    const result = await this.#root.transaction(() => {
+      const lease = this.#leases.get(key);
+      if (lease && lease.holder !== holder && lease.untilMs > nowMs) return lease.holder;
+      void this.#leases.put(key, { holder, untilMs });
+      return holder;
+    });
+    await this.#root.flushed;
+    return result;
+  }
+
+  async releaseMrapLease(account: string, name: string, holder: string): Promise<void> {
+    const key = mrapKey(account, name);
+    await this.#root.transaction(() => {
+      if (this.#leases.get(key)?.holder === holder) void this.#leases.remove(key);
+    });
+    await this.#root.flushed;
+  }
+
+  mrapRequest(account: string, token: string): MrapAsyncRequest | undefined {
+    return this.#requests.get(`${account}/${token}`);
+  }
+
+  pendingMrapRequests(): MrapAsyncRequest[] {
+    return [...this.#requests.getRange({}).map(({ value }) => value)]
+      .filter((r) => r.status === 'NEW' || r.status === 'IN_PROGRESS')
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async submitMrapRequest(request: MrapAsyncRequest): Promise<SubmitMrapRequestResult> {
+    const tokenKey =
+      request.clientToken === undefined
+        ? undefined
+        : `${request.account}/${request.details.operation}/${request.clientToken}`;
+    const result = await this.#root.transaction((): SubmitMrapRequestResult => {
+      const earlier = tokenKey === undefined ? undefined : this.#clientTokens.get(tokenKey);
+      const first = earlier === undefined ? undefined : this.#requests.get(`${request.account}/${earlier}`);
+      if (first) {
+        const same = JSON.stringify(first.details) === JSON.stringify(request.details);
+        return { kind: same ? 'replay' : 'mismatch', request: first };
+      }
+      if (tokenKey !== undefined) void this.#clientTokens.put(tokenKey, request.token);
+      void this.#requests.put(`${request.account}/${request.token}`, request);
+      return { kind: 'new', request };
+    });
+    await this.#root.flushed;
+    return result;
+  }
+
+  async updateMrapRequest(
+    account: string,
+    token: string,
+    change: (current: MrapAsyncRequest) => MrapAsyncRequest,
+  ): Promise<MrapAsyncRequest | undefined> {
+    const key = `${account}/${token}`;
+    const result = await this.#root.transaction(() => {
+      const current = this.#requests.get(key);
+      if (!current) return undefined;
+      const next = change(current);
+      void this.#requests.put(key, next);
+      return next;
+    });
+    await this.#root.flushed;
+    return result;
+  }
+
   async close(): Promise<void> {
     await this.#root.flushed;
     await this.#root.close();
   }
+}
+
+function mrapKey(account: string, name: string): string {
+  return `${account}/${name}`;
 }

@@ -9,6 +9,7 @@ import {
   type WorldConfig,
 } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
+import { fault } from './fault.ts';
 import { replicationRetry, replicationStatus } from './replication.ts';
 import { startWorld, type World } from './world.ts';
 
@@ -22,6 +23,8 @@ Commands:
             share replicated within the RTC threshold, per bucket, rule and destination
   replication retry --bucket B [--key-prefix P]
             Queue the versions of B whose replication FAILED again
+  fault region-down R | region-up R | partition A B | slow R --latency 500ms | clear | status
+            Rehearse an outage on a running world (every region of the data directory sees it)
   help      Show this help
 
 Options (up, region):
@@ -33,7 +36,7 @@ Options (region):
   --name REGION      The region to serve (e.g. eu-west-1)
   --port PORT        Its port (default: from the configuration)
 
-Environment: MERIDIAN_DATA_DIR, MERIDIAN_HOST, MERIDIAN_LOG_LEVEL,
+Environment: MERIDIAN_DATA_DIR, MERIDIAN_HOST, MERIDIAN_LOG_LEVEL, MERIDIAN_GLOBAL_PORT,
   MERIDIAN_ROOT_ACCESS_KEY_ID, MERIDIAN_ROOT_SECRET_ACCESS_KEY, MERIDIAN_ROOT_ACCOUNT_ID
 `;
 
@@ -46,6 +49,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(command, rest);
       case 'replication':
         return await replication(rest);
+      case 'fault':
+        return await faultCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -80,6 +85,21 @@ function buildConfig(values: { config?: string; 'data-dir'?: string; host?: stri
   if (values['data-dir']) overrides.dataDir = values['data-dir'];
   if (values.host) overrides.host = values.host;
   return applyConfigDocument(config, overrides);
+}
+
+async function faultCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      latency: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const dataDir = resolveDataDir(buildConfig(values), process.cwd());
+  return fault(positionals, { dataDir, latency: values.latency, out: (text) => process.stdout.write(text) });
 }
 
 async function replication(args: string[]): Promise<number> {
@@ -137,9 +157,10 @@ async function serve(command: 'up' | 'region', args: string[]): Promise<number> 
     credentials: config.credentials,
     logger: log,
     replication: config.replication,
+    ...(command === 'up' ? { globalPort: config.globalPort } : {}),
   });
   if (values.json) {
-    process.stdout.write(JSON.stringify({ event: 'ready', dataDir, regions: world.regions }) + '\n');
+    process.stdout.write(JSON.stringify({ event: 'ready', dataDir, regions: world.regions, global: world.global }) + '\n');
   } else {
     process.stdout.write(banner(world, config, dataDir));
   }
@@ -158,6 +179,7 @@ function banner(world: World, config: WorldConfig, dataDir: string): string {
     `  Meridian is running: ${world.regions.length} region${world.regions.length === 1 ? '' : 's'}`,
     '',
     ...world.regions.map((r) => `    ${r.name.padEnd(width)}  ${r.endpoint}`),
+    ...(world.global ? [`    ${'global'.padEnd(width)}  ${world.global.endpoint}  (S3 Control for Multi-Region Access Points)`] : []),
     '',
     `  Access key:  ${config.credentials.accessKeyId}`,
     `  Secret key:  ${config.credentials.secretAccessKey}`,

@@ -3,6 +3,11 @@ import { join, resolve } from 'node:path';
 import { LmdbCatalog } from '../catalog/catalog.ts';
 import { DEFAULT_CREDENTIALS, type RegionConfig } from '../core/config.ts';
 import { createLogger, type Logger } from '../core/log.ts';
+import { FaultStore } from '../core/faults.ts';
+import { RegionHealth } from '../mrap/health.ts';
+import { MrapRouter } from '../mrap/router.ts';
+import { GlobalServer } from '../mrap/server.ts';
+import { faultsPath } from './fault.ts';
 import { planReplication } from '../replication/rules.ts';
 import { Replicator } from '../replication/replicator.ts';
 import { RegionServer } from '../s3/server.ts';
@@ -29,6 +34,15 @@ export interface WorldOptions {
   idleTimeoutMs?: number;
   /** Replication tuning: in-flight copies per destination bucket, first retry delay. */
   replication?: { concurrency?: number; retryBaseMs?: number; retryMaxMs?: number; rtcThresholdMs?: number };
+  /**
+   * The MRAP router: how often regions are probed, and, in simulation, the distance (ms) from
+   * the global endpoint to each region instead of measured round trips.
+   */
+  router?: { probeIntervalMs?: number; latencyTable?: Record<string, number> };
+  /** Port of the global endpoint (S3 Control for MRAPs, the MRAP data plane); 0 = ephemeral, absent = none. */
+  globalPort?: number;
+  /** MRAP control plane timing: async operations (default 200 ms), route-update hold (default 0). */
+  mrapControl?: { asyncDelayMs?: number; routeUpdateMs?: number };
 }
 
 /** The replication rules, as the engine asks for them. */
@@ -48,6 +62,8 @@ export interface RunningRegion {
 
 export interface World {
   regions: RunningRegion[];
+  /** The global endpoint, when `globalPort` was given. */
+  global?: { endpoint: string };
   close(): Promise<void>;
 }
 
@@ -59,7 +75,11 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   const credentials = { ...DEFAULT_CREDENTIALS, ...opts.credentials };
   mkdirSync(join(dataDir, 'catalog'), { recursive: true });
   const catalog = new LmdbCatalog({ path: join(dataDir, 'catalog'), regions: [], keys: [credentials] });
+  // Injected faults (outage drills) live beside the catalog: `meridian fault ...` reaches every region.
+  const faults = new FaultStore(faultsPath(dataDir));
   const started: Started[] = [];
+  const globals: { server: GlobalServer; router: MrapRouter; health: RegionHealth }[] = [];
+  let global: World['global'];
   const sweeping = new AbortController();
   const running: RunningRegion[] = [];
   const startedAt = Date.now();
@@ -75,9 +95,10 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
         planner,
       });
       await reconcile(catalog, engine, log);
-      const replicator = new Replicator({ region: region.name, engine, catalog, log, ...opts.replication });
+      const replicator = new Replicator({ region: region.name, engine, catalog, log, faults, ...opts.replication });
       const server = new RegionServer({
         internal: replicator.internal,
+        faults,
         region: region.name,
         engine,
         catalog,
@@ -98,16 +119,32 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     }
     // Every region listens before any starts sending it replicas.
     for (const s of started) s.replicator.start();
+    if (opts.globalPort !== undefined) {
+      // The MRAP data plane: requests to an access point go to the nearest healthy region.
+      const health = new RegionHealth({ catalog, log, ...opts.router });
+      const router = new MrapRouter({ catalog, health, log, domains: opts.domains ?? ['localhost'] });
+      const server = new GlobalServer({
+        catalog,
+        log,
+        dataPlane: router.handle,
+        idleTimeoutMs: opts.idleTimeoutMs,
+        ...opts.mrapControl,
+      });
+      globals.push({ server, router, health });
+      global = { endpoint: await server.listen(opts.globalPort, host) };
+      health.start();
+    }
   } catch (err) {
     sweeping.abort();
-    await closeAll(started, catalog);
+    await closeAll(started, globals, catalog, faults);
     throw err;
   }
   return {
     regions: running,
+    global,
     close: () => {
       sweeping.abort();
-      return closeAll(started, catalog);
+      return closeAll(started, globals, catalog, faults);
     },
   };
 }
@@ -119,12 +156,23 @@ interface Started {
   replicator: Replicator;
 }
 
-async function closeAll(started: Started[], catalog: LmdbCatalog): Promise<void> {
+async function closeAll(
+  started: Started[],
+  globals: { server: GlobalServer; router: MrapRouter; health: RegionHealth }[],
+  catalog: LmdbCatalog,
+  faults: FaultStore,
+): Promise<void> {
+  await Promise.all(globals.map((g) => g.server.close()));
+  await Promise.all(globals.map(async (g) => {
+    await g.router.close();
+    await g.health.close();
+  }));
   await Promise.all(started.map((s) => s.replicator.close()));
   await Promise.all(started.map((s) => s.server.close()));
   await Promise.all(started.map((s) => s.sweep));
   await Promise.all(started.map((s) => s.engine.close()));
   await catalog.close();
+  await faults.close();
 }
 
 /**

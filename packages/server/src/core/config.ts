@@ -197,6 +197,7 @@ export function applyEnv(base: WorldConfig, env: NodeJS.ProcessEnv): WorldConfig
   if (env.MERIDIAN_DATA_DIR) out.dataDir = env.MERIDIAN_DATA_DIR;
   if (env.MERIDIAN_HOST) out.host = env.MERIDIAN_HOST;
   if (env.MERIDIAN_LOG_LEVEL) out.logLevel = env.MERIDIAN_LOG_LEVEL;
+  if (env.MERIDIAN_GLOBAL_PORT) out.globalPort = port(env.MERIDIAN_GLOBAL_PORT, 'MERIDIAN_GLOBAL_PORT');
   if (env.MERIDIAN_ROOT_ACCESS_KEY_ID) out.credentials.accessKeyId = env.MERIDIAN_ROOT_ACCESS_KEY_ID;
   if (env.MERIDIAN_ROOT_SECRET_ACCESS_KEY) out.credentials.secretAccessKey = env.MERIDIAN_ROOT_SECRET_ACCESS_KEY;
   if (env.MERIDIAN_ROOT_ACCOUNT_ID) out.credentials.accountId = env.MERIDIAN_ROOT_ACCOUNT_ID;

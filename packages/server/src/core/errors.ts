@@ -127,8 +127,13 @@ const table = {
     status: 400,
     message: 'Your request was missing a required header',
   },
+  NoSuchAsyncRequest: { status: 404, message: 'The specified async request does not exist' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
+  NoSuchMultiRegionAccessPoint: {
+    status: 404,
+    message: 'The specified multi-region access point does not exist',
+  },
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
   NoSuchUpload: {
     status: 404,
@@ -145,6 +150,10 @@ const table = {
     message: 'A header you provided implies functionality that is not implemented',
   },
   NotModified: { status: 304, message: 'Not Modified' },
+  OperationAborted: {
+    status: 409,
+    message: 'A conflicting conditional operation is currently in progress against this resource. Try again.',
+  },
   PermanentRedirect: {
     status: 301,
     message:

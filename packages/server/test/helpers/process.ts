@@ -18,7 +18,8 @@ export interface MeridianProcess {
 /** Runs the real `meridian` command in a child process. */
 export function spawnMeridian(args: string[], env: NodeJS.ProcessEnv = {}): MeridianProcess {
   const proc = spawn(process.execPath, [MERIDIAN_BIN, ...args], {
-    env: { ...process.env, MERIDIAN_LOG_LEVEL: 'warn', ...env },
+    // The global endpoint on a free port, so worlds of tests running side by side never collide.
+    env: { ...process.env, MERIDIAN_LOG_LEVEL: 'warn', MERIDIAN_GLOBAL_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

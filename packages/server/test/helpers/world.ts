@@ -13,6 +13,8 @@ export interface TestWorld {
   world: World;
   dataDir: string;
   endpoint(region: string): string;
+  /** The global endpoint (S3 Control for MRAPs, the MRAP data plane); started on port 0 unless `globalPort` says otherwise. */
+  globalEndpoint: string;
   /** A stock S3 client pointed at one region's endpoint, signing for that region by default. */
   client(region: string, config?: Partial<S3ClientConfig>): S3Client;
   close(): Promise<void>;
@@ -27,7 +29,7 @@ export const THREE_REGIONS = [
 /** Starts a world on ephemeral ports over a fresh data directory. */
 export async function startTestWorld(opts: Partial<WorldOptions> & { dataDir?: string } = {}): Promise<TestWorld> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'meridian-test-')));
-  const world = await startWorld({ regions: THREE_REGIONS, credentials: CREDENTIALS, ...opts, dataDir });
+  const world = await startWorld({ regions: THREE_REGIONS, credentials: CREDENTIALS, globalPort: 0, ...opts, dataDir });
   const clients: S3Client[] = [];
   const endpoint = (region: string): string => {
     const r = world.regions.find((x) => x.name === region);
@@ -38,6 +40,10 @@ export async function startTestWorld(opts: Partial<WorldOptions> & { dataDir?: s
     world,
     dataDir,
     endpoint,
+    get globalEndpoint() {
+      if (!world.global) throw new Error('this world has no global endpoint');
+      return world.global.endpoint;
+    },
     client(region, config = {}) {
       const c = new S3Client({
         region,

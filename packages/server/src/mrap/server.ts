@@ -1,0 +1,227 @@
+/**
+ * The global endpoint: one node:http server for the S3 Control API of Multi-Region Access
+ * Points (`/v20180820/...`), health and readiness (`/_meridian/health`, `/_meridian/ready`),
+ * and, for every other request, the MRAP data plane, which is injected (`dataPlane`).
+ *
+ * Conventions are the region endpoint's: every response carries `x-amz-request-id` and
+ * `x-amz-id-2`, every thrown value becomes the S3 error document through `sendError`, a
+ * request Node cannot parse still gets an error document, and `close` lets requests in
+ * flight finish.
+ */
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Catalog } from '../catalog/catalog.ts';
+import { S3Error } from '../core/errors.ts';
+import { newHostId, newRequestId } from '../core/ids.ts';
+import type { Logger } from '../core/log.ts';
+import { createAuthenticator, type Authenticator } from '../s3/auth/sigv4.ts';
+import { sendError } from '../s3/respond.ts';
+import { toXml } from '../s3/xml.ts';
+import { ControlApi } from './control/api.ts';
+
+/** What the global endpoint hands the data plane with each request. */
+export interface DataPlaneInfo {
+  requestId: string;
+  hostId: string;
+  /** the request-target path before '?', still percent-encoded */
+  rawPath: string;
+  /** the query string after '?', '' if none, still percent-encoded */
+  rawQuery: string;
+}
+
+/**
+ * Answers one data-plane request (anything that is not S3 Control or health). It owns the
+ * response, including errors; `x-amz-request-id` and `x-amz-id-2` are already set.
+ */
+export type DataPlane = (req: IncomingMessage, res: ServerResponse, info: DataPlaneInfo) => Promise<void>;
+
+export interface GlobalServerOptions {
+  catalog: Catalog;
+  log: Logger;
+  /** The MRAP router; without it, data-plane requests are answered 501 NotImplemented. */
+  dataPlane?: DataPlane;
+  /** how long an asynchronous MRAP operation takes from NEW to done (default 200 ms) */
+  asyncDelayMs?: number;
+  /** how long a route update holds its MRAP (a concurrent one gets 409; default 0) */
+  routeUpdateMs?: number;
+  /** A control request body idle this long is answered RequestTimeout (default 20 s). */
+  idleTimeoutMs?: number;
+  /** Clock for signature checks (tests move it). */
+  now?: () => Date;
+}
+
+const CONTROL_PREFIX = '/v20180820/';
+
+export class GlobalServer {
+  readonly #opts: GlobalServerOptions;
+  readonly #server: Server;
+  readonly #authenticate: Authenticator;
+  readonly #control: ControlApi;
+  readonly #log: Logger;
+  /** The request in progress on each busy socket: a parse error there is answered through it. */
+  readonly #busy = new WeakMap<Duplex, { req: IncomingMessage; res: ServerResponse; requestId: string; hostId: string }>();
+
+  constructor(opts: GlobalServerOptions) {
+    this.#opts = opts;
+    this.#log = opts.log.child({ endpoint: 'global' });
+    this.#authenticate = createAuthenticator((id) => opts.catalog.accessKey(id));
+    this.#control = new ControlApi({
+      catalog: opts.catalog,
+      log: this.#log,
+      asyncDelayMs: opts.asyncDelayMs,
+      routeUpdateMs: opts.routeUpdateMs,
+    });
+    this.#server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+      void this.#handle(req, res);
+    });
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
+  }
+
+  async listen(port: number, host: string): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#control.start();
+    const addr = this.#server.address() as AddressInfo;
+    const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return `http://${h}:${addr.port}`;
+  }
+
+  /** Stops accepting connections, lets requests in flight finish, then stops background work. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const idle = setInterval(() => this.#server.closeIdleConnections(), 100);
+    const force = setTimeout(() => this.#server.closeAllConnections(), 10_000);
+    try {
+      await closed;
+    } finally {
+      clearInterval(idle);
+      clearTimeout(force);
+    }
+    await this.#control.close();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = newRequestId();
+    const hostId = newHostId();
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amz-id-2', hostId);
+    res.setHeader('server', 'Meridian');
+    const socket = req.socket;
+    this.#busy.set(socket, { req, res, requestId, hostId });
+    res.once('close', () => this.#busy.delete(socket));
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q === -1 ? url : url.slice(0, q);
+    const rawQuery = q === -1 ? '' : url.slice(q + 1);
+    try {
+      if (rawPath === '/_meridian/health' || rawPath === '/_meridian/ready') {
+        sendJson(res, 200, { status: rawPath === '/_meridian/health' ? 'ok' : 'ready', endpoint: 'global' });
+        return;
+      }
+      if (rawPath.startsWith(CONTROL_PREFIX)) {
+        this.#idleTimeout(req, res, requestId, hostId, rawPath);
+        await this.#controlRequest(req, res, requestId, rawPath, rawQuery);
+        return;
+      }
+      if (!this.#opts.dataPlane) {
+        throw new S3Error('NotImplemented', 'The Multi-Region Access Point data plane is not available on this endpoint.');
+      }
+      await this.#opts.dataPlane(req, res, { requestId, hostId, rawPath, rawQuery });
+    } catch (err) {
+      sendError(req, res, err, { requestId, hostId, resource: rawPath, log: this.#log });
+    } finally {
+      // An answer given before the whole body was read must not leave the client stuck
+      // sending into a full window: read and discard the rest.
+      if (!req.complete && !req.destroyed) {
+        req.unpipe();
+        req.resume();
+      }
+    }
+  }
+
+  async #controlRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    rawPath: string,
+    rawQuery: string,
+  ): Promise<void> {
+    // Any Region in the credential scope: the SDK signs MRAP calls for us-west-2 and route
+    // calls for whichever failover Region it was given.
+    const auth = this.#authenticate({
+      method: req.method ?? 'GET',
+      rawPath,
+      rawQuery,
+      headers: req.headers,
+      now: this.#opts.now?.() ?? new Date(),
+    });
+    if (auth.kind === 'anonymous') throw new S3Error('AccessDenied');
+    await this.#control.handle({ req, res, requestId, rawPath, rawQuery, auth });
+  }
+
+  /** A control request whose body stalls is answered 400 RequestTimeout, as S3 does. */
+  #idleTimeout(req: IncomingMessage, res: ServerResponse, requestId: string, hostId: string, rawPath: string): void {
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return;
+    req.setTimeout(this.#opts.idleTimeoutMs ?? 20_000, () => {
+      sendError(req, res, new S3Error('RequestTimeout', undefined, { headers: { connection: 'close' } }), {
+        requestId,
+        hostId,
+        resource: rawPath,
+        log: this.#log,
+      });
+      res.once('finish', () => req.socket.destroy());
+    });
+    req.once('end', () => req.setTimeout(0));
+  }
+
+  /**
+   * A request Node's parser rejects (malformed, headers too large, connection closed before
+   * the declared body arrived) still gets an S3 error document with a request id.
+   */
+  #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const busy = this.#busy.get(socket);
+    if (busy) {
+      if (err.code !== 'HPE_INVALID_EOF_STATE') return;
+      const { req, res, requestId, hostId } = busy;
+      if (!res.headersSent && socket.writable) {
+        sendError(req, res, new S3Error('IncompleteBody', undefined, { headers: { connection: 'close' } }), {
+          requestId,
+          hostId,
+          resource: req.url ?? '/',
+          log: this.#log,
+        });
+        res.once('finish', () => socket.destroy());
+      } else {
+        socket.destroy();
+      }
+      return;
+    }
+    if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const e =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new S3Error('RequestHeaderSectionTooLarge')
+        : new S3Error('InvalidRequest', 'The HTTP request could not be parsed.');
+    const requestId = newRequestId();
+    const xml = toXml('Error', { Code: e.code, Message: e.message, RequestId: requestId, HostId: newHostId() }, null);
+    socket.end(
+      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\ncontent-type: application/xml\r\n` +
+        `x-amz-request-id: ${requestId}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(xml)}\r\n\r\n${xml}`,
+    );
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}
