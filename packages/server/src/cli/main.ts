@@ -158,6 +158,8 @@ async function serve(command: 'up' | 'region', args: string[]): Promise<number> 
     logger: log,
     replication: config.replication,
     ...(command === 'up' ? { globalPort: config.globalPort } : {}),
+    router: Object.keys(config.latency.global).length > 0 ? { latencyTable: config.latency.global } : undefined,
+    regionLatency: config.latency.regions,
   });
   if (values.json) {
     process.stdout.write(JSON.stringify({ event: 'ready', dataDir, regions: world.regions, global: world.global }) + '\n');

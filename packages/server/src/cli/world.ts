@@ -39,6 +39,8 @@ export interface WorldOptions {
    * the global endpoint to each region instead of measured round trips.
    */
   router?: { probeIntervalMs?: number; latencyTable?: Record<string, number> };
+  /** Simulated distances between regions (ms): replication waits that long before each copy. */
+  regionLatency?: Record<string, Record<string, number>>;
   /** Port of the global endpoint (S3 Control for MRAPs, the MRAP data plane); 0 = ephemeral, absent = none. */
   globalPort?: number;
   /** MRAP control plane timing: async operations (default 200 ms), route-update hold (default 0). */
@@ -95,7 +97,16 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
         planner,
       });
       await reconcile(catalog, engine, log);
-      const replicator = new Replicator({ region: region.name, engine, catalog, log, faults, ...opts.replication });
+      const distances = opts.regionLatency?.[region.name] ?? {};
+      const replicator = new Replicator({
+        region: region.name,
+        engine,
+        catalog,
+        log,
+        faults,
+        latencyTo: (destination) => distances[destination] ?? 0,
+        ...opts.replication,
+      });
       const server = new RegionServer({
         internal: replicator.internal,
         faults,

@@ -89,6 +89,9 @@ replication:
   concurrency: 4
   retryBaseMs: 50
   rtcThresholdMs: 60000
+latency:
+  global: { us-west-2: 5, eu-central-1: 90 }
+  us-west-2: { eu-central-1: 140 }
 `);
     assert.deepEqual(loadConfigFile(defaultConfig(), file), {
       dataDir: '/var/lib/meridian',
@@ -103,6 +106,11 @@ replication:
       ],
       credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's3cr3t', accountId: '210987654321' },
       replication: { concurrency: 4, retryBaseMs: 50, retryMaxMs: 30_000, rtcThresholdMs: 60_000 },
+      latency: {
+        global: { 'us-west-2': 5, 'eu-central-1': 90 },
+        // Distances between regions are symmetric unless both directions are given.
+        regions: { 'us-west-2': { 'eu-central-1': 140 }, 'eu-central-1': { 'us-west-2': 140 } },
+      },
     });
   });
 

@@ -35,6 +35,16 @@ export interface WorldConfig {
   credentials: RootCredentials;
   logLevel: string;
   replication: ReplicationSettings;
+  /**
+   * Simulated geography (ms): from the global endpoint to each region (the MRAP router routes
+   * by it) and between regions (replication waits that long before each copy).
+   */
+  latency: LatencySettings;
+}
+
+export interface LatencySettings {
+  global: Record<string, number>;
+  regions: Record<string, Record<string, number>>;
 }
 
 /** How regions carry out replication. */
@@ -68,6 +78,7 @@ export function defaultConfig(): WorldConfig {
     credentials: { ...DEFAULT_CREDENTIALS },
     logLevel: 'info',
     replication: { concurrency: 16, retryBaseMs: 200, retryMaxMs: 30_000, rtcThresholdMs: 15 * 60 * 1000 },
+    latency: { global: {}, regions: {} },
   };
 }
 
@@ -104,7 +115,7 @@ export function applyConfigDocument(base: WorldConfig, doc: unknown): WorldConfi
   if (doc === null || doc === undefined) return base;
   if (!isObject(doc)) throw new ConfigError('the config file must be a YAML mapping');
   const out: WorldConfig = { ...base, credentials: { ...base.credentials }, replication: { ...base.replication } };
-  for (const [key, value] of Object.entries(doc)) {
+  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
     switch (key) {
       case 'dataDir':
         out.dataDir = str(value, 'dataDir');
@@ -132,6 +143,9 @@ export function applyConfigDocument(base: WorldConfig, doc: unknown): WorldConfi
         if (value.accountId !== undefined) out.credentials.accountId = str(String(value.accountId), 'credentials.accountId');
         break;
       }
+      case 'latency':
+        out.latency = parseLatency(value);
+        break;
       case 'replication': {
         if (!isObject(value)) throw new ConfigError('replication must be a mapping');
         for (const [k, v] of Object.entries(value)) {
@@ -148,6 +162,31 @@ export function applyConfigDocument(base: WorldConfig, doc: unknown): WorldConfi
     }
   }
   return validateConfig(out);
+}
+
+/**
+ * `latency: { global: { us-east-1: 5, ... }, us-east-1: { eu-west-1: 80 }, ... }`: the global
+ * endpoint's distances, and each region's to the others (symmetric unless both are given).
+ */
+function parseLatency(value: unknown): LatencySettings {
+  if (!isObject(value)) throw new ConfigError('latency must be a mapping');
+  const ms = (v: unknown, what: string): number => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${what} must be a number of milliseconds`);
+    return v;
+  };
+  const table = (v: unknown, what: string): Record<string, number> => {
+    if (!isObject(v)) throw new ConfigError(`${what} must be a mapping of region to milliseconds`);
+    return Object.fromEntries(Object.entries(v).map(([r, x]) => [r, ms(x, `${what}.${r}`)]));
+  };
+  const out: LatencySettings = { global: {}, regions: {} };
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'global') out.global = table(v, 'latency.global');
+    else out.regions[k] = table(v, `latency.${k}`);
+  }
+  for (const [a, row] of Object.entries(out.regions)) {
+    for (const [b, d] of Object.entries(row)) (out.regions[b] ??= {})[a] ??= d;
+  }
+  return out;
 }
 
 function parseRegions(value: unknown): RegionConfig[] {

@@ -33,11 +33,14 @@ export interface ReplicatorOptions {
   rtcThresholdMs?: number;
   /** injected faults: a partition between this region and a destination's holds its copies back */
   faults?: FaultStore;
+  /** simulated distance to a region (ms), waited before each copy sent there */
+  latencyTo?: (region: string) => number;
   now?: () => number;
 }
 
-type Settings = Required<Omit<ReplicatorOptions, 'now' | 'rtcThresholdMs' | 'faults'>> & {
+type Settings = Required<Omit<ReplicatorOptions, 'now' | 'rtcThresholdMs' | 'faults' | 'latencyTo'>> & {
   faults?: FaultStore;
+  latencyTo?: (region: string) => number;
   now: () => number;
   metrics: ReplicationMetrics;
   /** copies allowed in flight per destination right now */
@@ -222,6 +225,8 @@ export class Replicator {
     if (this.#opts.faults?.partitioned(this.#opts.region, location.region)) {
       return { kind: 'retry', why: `partitioned from ${location.region}` };
     }
+    const distance = this.#opts.latencyTo?.(location.region) ?? 0;
+    if (distance > 0) await new Promise((r) => setTimeout(r, distance));
 
     let body: Readable | Buffer | undefined;
     let length = 0;
