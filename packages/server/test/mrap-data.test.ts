@@ -30,7 +30,10 @@ import {
 } from '@aws-sdk/client-s3-control';
 import { FaultStore } from '../src/core/faults.ts';
 import { faultsPath } from '../src/cli/fault.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { eventually } from './helpers/eventually.ts';
+import { MERIDIAN_BIN } from './helpers/process.ts';
 import { rejectsWith } from './helpers/s3-errors.ts';
 import { CREDENTIALS, localhostResolvingHandler, startTestWorld, type TestWorld } from './helpers/world.ts';
 
@@ -265,5 +268,74 @@ describe('MRAP data plane', () => {
       },
       { timeoutMs: 20_000, intervalMs: 200 },
     );
+  });
+
+  async function mrapSet(...flags: string[]): Promise<string> {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      MERIDIAN_BIN, 'mrap', 'set', 'everywhere', ...flags, '--data-dir', w.dataDir, '--account', AccountId,
+    ]);
+    return stdout;
+  }
+
+  test('read fallback (opt-in): a read the nearest region cannot answer yet is tried in the others', async () => {
+    // Replication from us-east-1 to the nearest region (eu-west-1) is held back by a partition.
+    await faults.partition('us-east-1', 'eu-west-1');
+    try {
+      const put = await w.client('us-east-1').send(new PutObjectCommand({ Bucket: BUCKETS['us-east-1'], Key: 'lagging', Body: 'here' }));
+      await rejectsWith(mrap.send(new GetObjectCommand({ Bucket: alias, Key: 'lagging' })), 'NoSuchKey', 404);
+      assert.match(await mrapSet('--read-fallback'), /read fallback: {7}on/);
+      const got = await mrap.send(new GetObjectCommand({ Bucket: alias, Key: 'lagging' }));
+      assert.equal(got.VersionId, put.VersionId);
+      assert.equal(await got.Body!.transformToString(), 'here');
+      const head = await mrap.send(new HeadObjectCommand({ Bucket: alias, Key: 'lagging' }));
+      assert.equal(head.VersionId, put.VersionId);
+      // A key that exists nowhere is still 404, after every region was asked.
+      await rejectsWith(mrap.send(new GetObjectCommand({ Bucket: alias, Key: 'nowhere' })), 'NoSuchKey', 404);
+    } finally {
+      await mrapSet('--no-read-fallback');
+      await faults.clear();
+    }
+  });
+
+  test('automatic promotion (opt-in): with every active route down, the nearest healthy passive one serves', async () => {
+    const arn = `arn:aws:s3::${AccountId}:accesspoint/${alias}`;
+    await control.send(
+      new SubmitMultiRegionAccessPointRoutesCommand({
+        AccountId,
+        Mrap: arn,
+        RouteUpdates: [
+          { Region: 'us-east-1', TrafficDialPercentage: 0 },
+          { Region: 'ap-southeast-1', TrafficDialPercentage: 0 },
+        ],
+      }),
+    );
+    try {
+      await faults.regionDown('eu-west-1');
+      // AWS behaviour: the passive regions get nothing, so requests fail while eu-west-1 is down.
+      await eventually(async () => {
+        await assert.rejects(mrap.send(new GetObjectCommand({ Bucket: alias, Key: 'orders/1.json' })));
+      });
+      await mrapSet('--auto-promote');
+      const before = await counters();
+      const got = await eventually(async () => mrap.send(new GetObjectCommand({ Bucket: alias, Key: 'orders/1.json' })));
+      assert.equal(await got.Body!.transformToString(), '{"id":1}');
+      const after = await counters();
+      assert.equal(
+        (after['us-east-1']?.requests ?? 0) - (before['us-east-1']?.requests ?? 0),
+        1,
+        'us-east-1, the nearest passive route, took the request',
+      );
+      assert.equal((after['ap-southeast-1']?.requests ?? 0) - (before['ap-southeast-1']?.requests ?? 0), 0);
+    } finally {
+      await mrapSet('--no-auto-promote');
+      await faults.clear();
+      await control.send(
+        new SubmitMultiRegionAccessPointRoutesCommand({
+          AccountId,
+          Mrap: arn,
+          RouteUpdates: REGIONS.map((Region) => ({ Region, TrafficDialPercentage: 100 })),
+        }),
+      );
+    }
   });
 });

@@ -72,6 +72,21 @@ export interface MrapRecord {
   regions: MrapRegion[];
   /** JSON policy texts: `proposed` is being rolled out, `established` is in force */
   policy?: { established?: string; proposed?: string };
+  /** Routing beyond AWS, each opt-in (`meridian mrap set`). */
+  options?: MrapOptions;
+}
+
+export interface MrapOptions {
+  /**
+   * A GET or HEAD that finds nothing (404) in the nearest region, because replication has not
+   * caught up, is tried in the other active regions before answering 404.
+   */
+  readFallback?: boolean;
+  /**
+   * When every active route is down, the nearest healthy passive route takes the traffic until
+   * an active one recovers (AWS leaves failing over to a passive region to an operator).
+   */
+  autoPromote?: boolean;
 }
 
 export type MrapOperation = 'CreateMultiRegionAccessPoint' | 'DeleteMultiRegionAccessPoint' | 'PutMultiRegionAccessPointPolicy';

@@ -9,7 +9,9 @@ import {
   type WorldConfig,
 } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
+import type { MrapOptions } from '../catalog/catalog.ts';
 import { fault } from './fault.ts';
+import { mrapCommand } from './mrap.ts';
 import { replicationRetry, replicationStatus } from './replication.ts';
 import { startWorld, type World } from './world.ts';
 
@@ -25,6 +27,10 @@ Commands:
             Queue the versions of B whose replication FAILED again
   fault region-down R | region-up R | partition A B | slow R --latency 500ms | clear | status
             Rehearse an outage on a running world (every region of the data directory sees it)
+  mrap set NAME [--read-fallback|--no-read-fallback] [--auto-promote|--no-auto-promote]
+  mrap show NAME
+            Opt-in routing of a Multi-Region Access Point: retry a 404 read in the other
+            active regions; promote a passive route while every active one is down
   help      Show this help
 
 Options (up, region):
@@ -51,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
         return await replication(rest);
       case 'fault':
         return await faultCommand(rest);
+      case 'mrap':
+        return await mrap(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -85,6 +93,35 @@ function buildConfig(values: { config?: string; 'data-dir'?: string; host?: stri
   if (values['data-dir']) overrides.dataDir = values['data-dir'];
   if (values.host) overrides.host = values.host;
   return applyConfigDocument(config, overrides);
+}
+
+async function mrap(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      account: { type: 'string' },
+      'read-fallback': { type: 'boolean' },
+      'no-read-fallback': { type: 'boolean' },
+      'auto-promote': { type: 'boolean' },
+      'no-auto-promote': { type: 'boolean' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const config = buildConfig(values);
+  const set: MrapOptions = {};
+  if (values['read-fallback']) set.readFallback = true;
+  if (values['no-read-fallback']) set.readFallback = false;
+  if (values['auto-promote']) set.autoPromote = true;
+  if (values['no-auto-promote']) set.autoPromote = false;
+  return mrapCommand(positionals, {
+    dataDir: resolveDataDir(config, process.cwd()),
+    account: values.account ?? config.credentials.accountId,
+    set,
+    out: (text) => process.stdout.write(text),
+  });
 }
 
 async function faultCommand(args: string[]): Promise<number> {

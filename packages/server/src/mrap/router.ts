@@ -211,6 +211,17 @@ export class MrapRouter {
         continue;
       }
       if (upstream.statusCode >= 500) counters.errors++;
+      // Opt-in read fallback: not there yet (replication lags) may mean there in another region.
+      const fallback =
+        upstream.statusCode === 404 &&
+        mrap.options?.readFallback === true &&
+        (op === 'GetObject' || op === 'HeadObject') &&
+        i < candidates.length - 1 &&
+        this.#opts.health.healthy(candidates[i + 1].region);
+      if (fallback) {
+        await upstream.body.dump();
+        continue;
+      }
       await this.#answer(res, upstream, op, target, counters);
       counters.totalMs += performance.now() - started;
       return;

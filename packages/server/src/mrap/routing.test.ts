@@ -90,3 +90,20 @@ describe('MRAP operations', () => {
     for (const op of ['PutObject', 'DeleteObject', 'UploadPart', 'CompleteMultipartUpload']) assert.equal(READ_OPERATIONS.has(op), false);
   });
 });
+
+describe('automatic promotion (opt-in)', () => {
+  const regions = [region('us-east-1'), region('eu-west-1', 0), region('ap-southeast-1', 0)];
+  const distances = { 'us-east-1': 10, 'eu-west-1': 20, 'ap-southeast-1': 5 };
+
+  it('without the option, a passive route gets nothing even when every active route is down', () => {
+    assert.deepEqual(order(regions, view(distances, ['us-east-1'])), ['us-east-1']);
+  });
+
+  it('with it, the nearest healthy passive route takes over while every active one is down', () => {
+    const promoted = (down: string[]) =>
+      routeCandidates({ regions, options: { autoPromote: true } }, view(distances, down)).map((r) => r.region);
+    assert.deepEqual(promoted(['us-east-1']), ['ap-southeast-1', 'eu-west-1', 'us-east-1']);
+    assert.deepEqual(promoted(['us-east-1', 'ap-southeast-1']), ['eu-west-1', 'us-east-1']);
+    assert.deepEqual(promoted([]), ['us-east-1'], 'demoted again once an active route is healthy');
+  });
+});
