@@ -29,6 +29,12 @@ export interface AccessKey {
   accountId: string;
   /** The world's own identity (replication, the router): never handed to users. */
   service?: boolean;
+  /** the IAM-style user of the account the key belongs to (none for the account's root key) */
+  user?: string;
+  /** an Inactive key signs nothing */
+  status?: 'Active' | 'Inactive';
+  /** ms */
+  createdAt?: number;
 }
 
 export type ClaimResult = { claimed: true } | { claimed: false; existing: BucketLocation };
@@ -154,6 +160,16 @@ export interface Catalog {
   accessKey(accessKeyId: string): AccessKey | undefined;
   /** The key regions sign their requests to each other with. */
   serviceKey(): AccessKey;
+  /**
+   * Keys made with `meridian keys create`, kept in the catalog so they work in every region.
+   * (SigV4 needs the secret itself to check a signature, so it is stored as given.)
+   */
+  createAccessKey(input: { accountId: string; user?: string }): Promise<AccessKey>;
+  /** Keys of the configuration and of the catalog (of one account, if given); service key excluded. */
+  listAccessKeys(accountId?: string): AccessKey[];
+  /** Activates or deactivates a catalog key; false if there is no such key. */
+  setAccessKeyStatus(accessKeyId: string, status: 'Active' | 'Inactive'): Promise<boolean>;
+  deleteAccessKey(accessKeyId: string): Promise<boolean>;
 
   mrap(account: string, name: string): MrapRecord | undefined;
   /** alias like 'mfzwi23gnjvgw.mrap' */
@@ -204,6 +220,7 @@ export class LmdbCatalog implements Catalog {
   readonly #buckets: Database<BucketLocation, string>;
   readonly #regions: Database<RegionInfo, string>;
   readonly #keys: Map<string, AccessKey>;
+  readonly #storedKeys: Database<AccessKey, string>;
   readonly #service: AccessKey;
   /** `{account}/{name}` → record */
   readonly #mraps: Database<MrapRecord, string>;
@@ -227,6 +244,7 @@ export class LmdbCatalog implements Catalog {
     this.#clientTokens = this.#root.openDB<string, string>({ name: 'mrap-client-tokens' });
     for (const r of opts.regions) this.setRegionEndpoint(r.name, r.endpoint);
     this.#keys = new Map(opts.keys.map((k) => [k.accessKeyId, k]));
+    this.#storedKeys = this.#root.openDB<AccessKey, string>({ name: 'access-keys' });
     this.#service = this.#serviceKey();
     this.#keys.set(this.#service.accessKeyId, this.#service);
   }
@@ -299,7 +317,53 @@ export class LmdbCatalog implements Catalog {
   }
 
   accessKey(accessKeyId: string): AccessKey | undefined {
-    return this.#keys.get(accessKeyId);
+    const key = this.#keys.get(accessKeyId) ?? this.#storedKeys.get(accessKeyId);
+    return key && key.status !== 'Inactive' ? key : undefined;
+  }
+
+  async createAccessKey(input: { accountId: string; user?: string }): Promise<AccessKey> {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+    const id = `AKIA${[...randomBytes(16)].map((b) => alphabet[b % 32]).join('')}`;
+    const key: AccessKey = {
+      accessKeyId: id,
+      secretAccessKey: randomBytes(30).toString('base64'),
+      accountId: input.accountId,
+      ...(input.user !== undefined ? { user: input.user } : {}),
+      status: 'Active',
+      createdAt: Date.now(),
+    };
+    await this.#storedKeys.put(id, key);
+    await this.#root.flushed;
+    return key;
+  }
+
+  listAccessKeys(accountId?: string): AccessKey[] {
+    const all = [
+      ...[...this.#keys.values()].filter((k) => !k.service),
+      ...this.#storedKeys.getRange({}).map(({ value }) => value),
+    ];
+    return all.filter((k) => accountId === undefined || k.accountId === accountId);
+  }
+
+  async setAccessKeyStatus(accessKeyId: string, status: 'Active' | 'Inactive'): Promise<boolean> {
+    const done = await this.#root.transaction(() => {
+      const key = this.#storedKeys.get(accessKeyId);
+      if (!key) return false;
+      void this.#storedKeys.put(accessKeyId, { ...key, status });
+      return true;
+    });
+    await this.#root.flushed;
+    return done;
+  }
+
+  async deleteAccessKey(accessKeyId: string): Promise<boolean> {
+    const done = await this.#root.transaction(() => {
+      if (!this.#storedKeys.get(accessKeyId)) return false;
+      void this.#storedKeys.remove(accessKeyId);
+      return true;
+    });
+    await this.#root.flushed;
+    return done;
   }
 
   mrap(account: string, name: string): MrapRecord | undefined {

@@ -11,6 +11,7 @@ import {
 import { createLogger } from '../core/log.ts';
 import type { MrapOptions } from '../catalog/catalog.ts';
 import { fault } from './fault.ts';
+import { keysCommand } from './keys.ts';
 import { mrapCommand } from './mrap.ts';
 import { replicationRetry, replicationStatus } from './replication.ts';
 import { startWorld, type World } from './world.ts';
@@ -31,6 +32,8 @@ Commands:
   mrap show NAME
             Opt-in routing of a Multi-Region Access Point: retry a 404 read in the other
             active regions; promote a passive route while every active one is down
+  keys create --account A [--user U] | keys list [--account A] | keys disable|enable|delete ID
+            Access keys of the world's accounts, valid in every region (secrets shown once)
   help      Show this help
 
 Options (up, region):
@@ -59,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
         return await faultCommand(rest);
       case 'mrap':
         return await mrap(rest);
+      case 'keys':
+        return await keys(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -93,6 +98,33 @@ function buildConfig(values: { config?: string; 'data-dir'?: string; host?: stri
   if (values['data-dir']) overrides.dataDir = values['data-dir'];
   if (values.host) overrides.host = values.host;
   return applyConfigDocument(config, overrides);
+}
+
+async function keys(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      account: { type: 'string' },
+      user: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const config = buildConfig(values);
+  return keysCommand(positionals, {
+    dataDir: resolveDataDir(config, process.cwd()),
+    configKeys: [
+      config.credentials,
+      ...config.accounts.flatMap((a) => a.users.map((u) => ({ ...u, accountId: a.id, user: u.name }))),
+    ],
+    account: values.account,
+    user: values.user,
+    json: values.json ?? false,
+    out: (text) => process.stdout.write(text),
+  });
 }
 
 async function mrap(args: string[]): Promise<number> {
@@ -194,6 +226,7 @@ async function serve(command: 'up' | 'region', args: string[]): Promise<number> 
     credentials: config.credentials,
     logger: log,
     replication: config.replication,
+    keys: config.accounts.flatMap((a) => a.users.map((u) => ({ ...u, accountId: a.id, user: u.name }))),
     ...(command === 'up' ? { globalPort: config.globalPort } : {}),
     router: Object.keys(config.latency.global).length > 0 ? { latencyTable: config.latency.global } : undefined,
     regionLatency: config.latency.regions,

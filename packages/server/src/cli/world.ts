@@ -26,6 +26,8 @@ export interface WorldOptions {
   host?: string;
   domains?: string[];
   credentials?: { accessKeyId: string; secretAccessKey: string; accountId?: string };
+  /** More keys: other accounts' and users' (from the config's `accounts`). */
+  keys?: { accessKeyId: string; secretAccessKey: string; accountId: string; user?: string }[];
   logLevel?: string;
   logger?: Logger;
   /** Objects up to this many bytes are stored inside the metadata store. */
@@ -76,7 +78,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   const regions = opts.regions ?? [{ name: 'us-east-1', port: 0 }];
   const credentials = { ...DEFAULT_CREDENTIALS, ...opts.credentials };
   mkdirSync(join(dataDir, 'catalog'), { recursive: true });
-  const catalog = new LmdbCatalog({ path: join(dataDir, 'catalog'), regions: [], keys: [credentials] });
+  const catalog = new LmdbCatalog({ path: join(dataDir, 'catalog'), regions: [], keys: [credentials, ...(opts.keys ?? [])] });
   // Injected faults (outage drills) live beside the catalog: `meridian fault ...` reaches every region.
   const faults = new FaultStore(faultsPath(dataDir));
   const started: Started[] = [];

@@ -92,6 +92,10 @@ replication:
 latency:
   global: { us-west-2: 5, eu-central-1: 90 }
   us-west-2: { eu-central-1: 140 }
+accounts:
+  - id: 444455556666
+    users:
+      - { name: alice, accessKeyId: AKIAALICE, secretAccessKey: alice-secret }
 `);
     assert.deepEqual(loadConfigFile(defaultConfig(), file), {
       dataDir: '/var/lib/meridian',
@@ -111,6 +115,7 @@ latency:
         // Distances between regions are symmetric unless both directions are given.
         regions: { 'us-west-2': { 'eu-central-1': 140 }, 'eu-central-1': { 'us-west-2': 140 } },
       },
+      accounts: [{ id: '444455556666', users: [{ name: 'alice', accessKeyId: 'AKIAALICE', secretAccessKey: 'alice-secret' }] }],
     });
   });
 

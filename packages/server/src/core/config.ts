@@ -33,6 +33,8 @@ export interface WorldConfig {
   /** Port reserved for the global endpoint (S3 Control, multi-region access points). */
   globalPort: number;
   credentials: RootCredentials;
+  /** More accounts, each with its users' keys (the root account comes from `credentials`). */
+  accounts: AccountConfig[];
   logLevel: string;
   replication: ReplicationSettings;
   /**
@@ -48,6 +50,11 @@ export interface LatencySettings {
 }
 
 /** How regions carry out replication. */
+export interface AccountConfig {
+  id: string;
+  users: { name: string; accessKeyId: string; secretAccessKey: string }[];
+}
+
 export interface ReplicationSettings {
   /** copies in flight per destination bucket */
   concurrency: number;
@@ -79,6 +86,7 @@ export function defaultConfig(): WorldConfig {
     logLevel: 'info',
     replication: { concurrency: 16, retryBaseMs: 200, retryMaxMs: 30_000, rtcThresholdMs: 15 * 60 * 1000 },
     latency: { global: {}, regions: {} },
+    accounts: [],
   };
 }
 
@@ -114,7 +122,12 @@ function port(v: unknown, what: string): number {
 export function applyConfigDocument(base: WorldConfig, doc: unknown): WorldConfig {
   if (doc === null || doc === undefined) return base;
   if (!isObject(doc)) throw new ConfigError('the config file must be a YAML mapping');
-  const out: WorldConfig = { ...base, credentials: { ...base.credentials }, replication: { ...base.replication } };
+  const out: WorldConfig = {
+    ...base,
+    credentials: { ...base.credentials },
+    replication: { ...base.replication },
+    accounts: [...base.accounts],
+  };
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
     switch (key) {
       case 'dataDir':
@@ -145,6 +158,9 @@ export function applyConfigDocument(base: WorldConfig, doc: unknown): WorldConfi
       }
       case 'latency':
         out.latency = parseLatency(value);
+        break;
+      case 'accounts':
+        out.accounts = parseAccounts(value);
         break;
       case 'replication': {
         if (!isObject(value)) throw new ConfigError('replication must be a mapping');
@@ -187,6 +203,30 @@ function parseLatency(value: unknown): LatencySettings {
     for (const [b, d] of Object.entries(row)) (out.regions[b] ??= {})[a] ??= d;
   }
   return out;
+}
+
+/** `accounts: [{ id: '111122223333', users: [{ name, accessKeyId, secretAccessKey }] }]` */
+function parseAccounts(value: unknown): AccountConfig[] {
+  if (!Array.isArray(value)) throw new ConfigError('accounts must be a list');
+  return value.map((a, i) => {
+    if (!isObject(a)) throw new ConfigError(`accounts[${i}] must be a mapping with id and users`);
+    const id = str(String(a.id ?? ''), `accounts[${i}].id`);
+    if (!/^\d{12}$/.test(id)) throw new ConfigError(`accounts[${i}].id must be 12 digits`);
+    const users = a.users ?? [];
+    if (!Array.isArray(users)) throw new ConfigError(`accounts[${i}].users must be a list`);
+    return {
+      id,
+      users: users.map((u, j) => {
+        const what = `accounts[${i}].users[${j}]`;
+        if (!isObject(u)) throw new ConfigError(`${what} must be a mapping with name, accessKeyId and secretAccessKey`);
+        return {
+          name: str(u.name, `${what}.name`),
+          accessKeyId: str(u.accessKeyId, `${what}.accessKeyId`),
+          secretAccessKey: str(u.secretAccessKey, `${what}.secretAccessKey`),
+        };
+      }),
+    };
+  });
 }
 
 function parseRegions(value: unknown): RegionConfig[] {

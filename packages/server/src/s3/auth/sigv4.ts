@@ -47,6 +47,8 @@ export interface Credential {
   accountId: string;
   /** the world's service identity */
   service?: boolean;
+  /** the account's user the key belongs to (absent for the account's root key) */
+  user?: string;
 }
 
 export type CredentialLookup = (accessKeyId: string) => Credential | undefined;
