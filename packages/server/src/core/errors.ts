@@ -22,6 +22,7 @@ const table = {
     status: 400,
     message: 'The Content-MD5 you specified did not match what we received.',
   },
+  BadRequestException: { status: 400, message: 'The request is not valid.' },
   BadRequest: { status: 400, message: 'Bad Request' },
   BucketAlreadyExists: {
     status: 409,
@@ -50,6 +51,7 @@ const table = {
     status: 400,
     message: 'The specified location-constraint is not valid for this endpoint.',
   },
+  IdempotencyException: { status: 409, message: 'The ClientRequestToken was already used for a different request.' },
   IncompleteBody: {
     status: 400,
     message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.',
@@ -95,6 +97,7 @@ const table = {
   },
   InvalidTag: { status: 400, message: 'The TagValue you have provided is invalid' },
   InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
+  JobStatusException: { status: 409, message: 'The job cannot change to the requested status.' },
   KeyTooLongError: { status: 400, message: 'Your key is too long' },
   MalformedXML: {
     status: 400,
@@ -105,6 +108,7 @@ const table = {
     status: 400,
     message: 'The XML you provided was not well-formed or did not validate against our published schema',
   },
+  MalformedPolicy: { status: 400, message: 'This policy contains invalid Json' },
   MalformedTrailerError: {
     status: 400,
     message:
@@ -145,6 +149,7 @@ const table = {
     message:
       'The specified version does not exist.',
   },
+  NotFoundException: { status: 404, message: 'The specified job does not exist.' },
   NotImplemented: {
     status: 501,
     message: 'A header you provided implies functionality that is not implemented',
