@@ -307,6 +307,7 @@ async function main(): Promise<void> {
           startTimeoutMs: opts.startTimeoutSec * 1000,
           verbose: opts.verbose,
           regions: scenario.regions,
+          global: scenario.global,
         });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);

@@ -5,7 +5,7 @@
  * it and deletes its data, so scenarios never see each other's state.
  */
 import type { S3BenchClient } from './client.ts';
-import type { RunningTarget, TargetName } from './target.ts';
+import type { GlobalEndpointOptions, RunningTarget, TargetName } from './target.ts';
 
 /** Figures a scenario can report; all optional, a table cell stays empty when missing. */
 export interface Figures {
@@ -68,6 +68,11 @@ export interface Scenario {
   targets?: readonly TargetName[];
   /** Regions Meridian starts for this scenario (first one is `endpoint`); us-east-1 alone by default. */
   regions?: readonly string[];
+  /**
+   * Meridian also starts its global endpoint (MRAP router), with these router settings; the
+   * scenario reads it from `ctx.target.global`.
+   */
+  global?: GlobalEndpointOptions;
   /** Its measured seconds when `--duration` is not given (the harness default is 8). */
   durationSec?: number;
   /** Rough wall time per target, for the plan printed before the run. */

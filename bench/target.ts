@@ -51,6 +51,8 @@ export interface RunningTarget {
   endpoint: string;
   /** Endpoint by region name, when the target runs several (Meridian with `regions`). */
   regions: Readonly<Record<string, string>>;
+  /** The global endpoint (MRAP router), when the scenario asked for one (Meridian with `global`). */
+  global?: string;
   pid: number;
   dataDir: string;
   /** RSS right after start, before any request. */
@@ -107,6 +109,16 @@ export interface StartOptions {
   verbose: boolean;
   /** Regions a multi-region target should start (the scenario's `regions`). */
   regions?: readonly string[];
+  /** Start the global endpoint too (the scenario's `global`). */
+  global?: GlobalEndpointOptions;
+}
+
+/** The MRAP router of Meridian's global endpoint, as `startWorld({ router })` takes it. */
+export interface GlobalEndpointOptions {
+  /** How often the router probes every region (Meridian's default: 500 ms). */
+  probeIntervalMs?: number;
+  /** Simulated distance (ms) from the global endpoint to each region: makes "nearest" fixed. */
+  latencyTable?: Record<string, number>;
 }
 
 const STDERR_TAIL = 4096;
@@ -122,6 +134,7 @@ export async function startTarget(spec: TargetSpec, opts: StartOptions): Promise
       BENCH_ACCESS_KEY_ID: spec.credentials.accessKeyId,
       BENCH_SECRET_ACCESS_KEY: spec.credentials.secretAccessKey,
       ...(opts.regions ? { BENCH_REGIONS: opts.regions.join(',') } : {}),
+      ...(opts.global ? { BENCH_GLOBAL: JSON.stringify(opts.global) } : {}),
     },
   });
   opts.registry.add(child);
@@ -167,6 +180,7 @@ export async function startTarget(spec: TargetSpec, opts: StartOptions): Promise
     spec,
     endpoint: ready.endpoint,
     regions: ready.regions ?? {},
+    global: ready.global,
     pid,
     dataDir,
     idleRssMb: idle ? kbToMb(idle.rssKb) : undefined,
@@ -215,7 +229,8 @@ function parseReadyLine(line: string): ReadyLine | undefined {
       const regions =
         'regions' in value && typeof value.regions === 'object' && value.regions !== null ? value.regions : {};
       const named = Object.entries(regions).filter((e): e is [string, string] => typeof e[1] === 'string');
-      return { endpoint: value.endpoint, regions: Object.fromEntries(named) };
+      const global = 'global' in value && typeof value.global === 'string' ? value.global : undefined;
+      return { endpoint: value.endpoint, regions: Object.fromEntries(named), global };
     }
   } catch {
     // not our line

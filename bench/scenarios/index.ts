@@ -4,8 +4,11 @@
  * append them here.
  */
 import type { Scenario } from '../scenario.ts';
+import { batchScenarios } from './batch.ts';
+import { clientScenarios } from './client.ts';
 import { listingScenarios } from './listing.ts';
 import { memoryScenarios } from './memory.ts';
+import { mrapScenarios } from './mrap.ts';
 import { multipartScenarios } from './multipart.ts';
 import { objectScenarios } from './objects.ts';
 import { replicationScenarios } from './replication.ts';
@@ -16,4 +19,7 @@ export const SCENARIOS: readonly Scenario[] = [
   ...multipartScenarios,
   ...listingScenarios,
   ...replicationScenarios,
+  ...clientScenarios,
+  ...mrapScenarios,
+  ...batchScenarios,
 ];

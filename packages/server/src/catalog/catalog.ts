@@ -281,6 +281,15 @@ export class LmdbCatalog implements Catalog {
     this.#regions.putSync(name, { name, endpoint });
   }
 
+  /** The global endpoint (MRAPs), recorded when it listens, so that `meridian status` finds it. */
+  setGlobalEndpoint(endpoint: string): void {
+    this.#root.openDB<string, string>({ name: 'global' }).putSync('endpoint', endpoint);
+  }
+
+  globalEndpoint(): string | undefined {
+    return this.#root.openDB<string, string>({ name: 'global' }).get('endpoint');
+  }
+
   lookupBucket(name: string): BucketLocation | undefined {
     return this.#buckets.get(name);
   }

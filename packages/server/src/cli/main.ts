@@ -13,7 +13,9 @@ import type { MrapOptions } from '../catalog/catalog.ts';
 import { fault } from './fault.ts';
 import { keysCommand } from './keys.ts';
 import { mrapCommand } from './mrap.ts';
+import { replicateExistingCommand } from './replicate-existing.ts';
 import { replicationRetry, replicationStatus } from './replication.ts';
+import { status } from './status.ts';
 import { startWorld, type World } from './world.ts';
 
 const USAGE = `Usage: meridian <command> [options]
@@ -32,8 +34,15 @@ Commands:
   mrap show NAME
             Opt-in routing of a Multi-Region Access Point: retry a 404 read in the other
             active regions; promote a passive route while every active one is down
+  replicate-existing --bucket B [--status NONE,FAILED,COMPLETED,REPLICA] [--prefix P] [--report out.csv]
+            Replicate B's existing versions by its replication rules (S3 Batch Replication), with
+            progress, a summary and a CSV completion report
   keys create --account A [--user U] | keys list [--account A] | keys disable|enable|delete ID
             Access keys of the world's accounts, valid in every region (secrets shown once)
+  status [--json] [--watch]
+            The whole world: each region up or down with its latency from here, buckets,
+            objects and bytes; replication per rule; access points and their routes; faults.
+            Exits 1 if any region is down
   help      Show this help
 
 Options (up, region):
@@ -60,8 +69,12 @@ export async function main(argv: string[]): Promise<number> {
         return await replication(rest);
       case 'fault':
         return await faultCommand(rest);
+      case 'status':
+        return await statusCommand(rest);
       case 'mrap':
         return await mrap(rest);
+      case 'replicate-existing':
+        return await replicateExistingCommand(rest, (v) => resolveDataDir(buildConfig(v), process.cwd()));
       case 'keys':
         return await keys(rest);
       case undefined:
@@ -152,6 +165,27 @@ async function mrap(args: string[]): Promise<number> {
     dataDir: resolveDataDir(config, process.cwd()),
     account: values.account ?? config.credentials.accountId,
     set,
+    out: (text) => process.stdout.write(text),
+  });
+}
+
+async function statusCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      watch: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const config = buildConfig(values);
+  return status({
+    dataDir: resolveDataDir(config, process.cwd()),
+    accounts: [config.credentials.accountId],
+    json: values.json,
+    watch: values.watch,
     out: (text) => process.stdout.write(text),
   });
 }

@@ -4,11 +4,14 @@ import { LmdbCatalog } from '../catalog/catalog.ts';
 import { DEFAULT_CREDENTIALS, type RegionConfig } from '../core/config.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { FaultStore } from '../core/faults.ts';
+import { ProcessMetrics } from '../core/metrics.ts';
+import { routerRegistry } from '../mrap/metrics.ts';
 import { RegionHealth } from '../mrap/health.ts';
 import { MrapRouter } from '../mrap/router.ts';
 import { GlobalServer } from '../mrap/server.ts';
 import { faultsPath } from './fault.ts';
 import { planReplication } from '../replication/rules.ts';
+import { LmdbJobStore } from '../replication/job-store.ts';
 import { Replicator } from '../replication/replicator.ts';
 import { RegionServer } from '../s3/server.ts';
 import { Engine } from '../storage/engine.ts';
@@ -87,13 +90,17 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   const sweeping = new AbortController();
   const running: RunningRegion[] = [];
   const startedAt = Date.now();
+  // One registry for the process; each endpoint's `/metrics` serves its own series of it.
+  const metrics = new ProcessMetrics();
+  let closing = false;
   try {
     for (const region of regions) {
       const dir = join(dataDir, 'regions', region.name);
       mkdirSync(join(dir, 'meta'), { recursive: true });
+      const meta = new LmdbMetaStore(join(dir, 'meta'));
       const engine = new Engine({
         region: region.name,
-        meta: new LmdbMetaStore(join(dir, 'meta')),
+        meta,
         blobs: new FsBlobStore(join(dir, 'blobs')),
         inlineMax: opts.inlineMax,
         planner,
@@ -107,10 +114,29 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
         log,
         faults,
         latencyTo: (destination) => distances[destination] ?? 0,
+        // Batch replication jobs of this region's buckets, in their own store beside `meta`.
+        jobs: new LmdbJobStore(join(dir, 'jobs')),
         ...opts.replication,
       });
+      const storeStats = () => meta.stats();
+      metrics.addStore(region.name, storeStats);
+      metrics.addRegistry(region.name, replicator.registry);
+      const name = region.name;
       const server = new RegionServer({
         internal: replicator.internal,
+        metrics,
+        storeStats,
+        notReady: () => {
+          const waiting: string[] = [];
+          if (closing) waiting.push('shutting down');
+          try {
+            meta.stats();
+          } catch {
+            waiting.push('store');
+          }
+          if (!catalog.region(name)) waiting.push('catalog');
+          return waiting;
+        },
         faults,
         region: region.name,
         engine,
@@ -136,15 +162,25 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       // The MRAP data plane: requests to an access point go to the nearest healthy region.
       const health = new RegionHealth({ catalog, log, ...opts.router });
       const router = new MrapRouter({ catalog, health, log, domains: opts.domains ?? ['localhost'] });
+      metrics.addRegistry('global', routerRegistry(() => router.metrics()));
       const server = new GlobalServer({
         catalog,
         log,
+        metrics,
+        domains: opts.domains ?? ['localhost'],
+        notReady: () => {
+          const waiting: string[] = [];
+          if (closing) waiting.push('shutting down');
+          if (catalog.regions().length === 0) waiting.push('catalog');
+          return waiting;
+        },
         dataPlane: router.handle,
         idleTimeoutMs: opts.idleTimeoutMs,
         ...opts.mrapControl,
       });
       globals.push({ server, router, health });
       global = { endpoint: await server.listen(opts.globalPort, host) };
+      catalog.setGlobalEndpoint(global.endpoint);
       health.start();
     }
   } catch (err) {
@@ -156,6 +192,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     regions: running,
     global,
     close: () => {
+      closing = true;
       sweeping.abort();
       return closeAll(started, globals, catalog, faults);
     },

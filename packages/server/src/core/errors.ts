@@ -133,10 +133,15 @@ const table = {
   },
   NoSuchAsyncRequest: { status: 404, message: 'The specified async request does not exist' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
+  NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   NoSuchMultiRegionAccessPoint: {
     status: 404,
     message: 'The specified multi-region access point does not exist',
+  },
+  NoSuchPublicAccessBlockConfiguration: {
+    status: 404,
+    message: 'The public access block configuration was not found',
   },
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
   NoSuchUpload: {

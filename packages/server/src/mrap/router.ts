@@ -68,6 +68,9 @@ interface Counters {
   totalMs: number;
 }
 
+/** Answers up to this size are read whole and sent in one write. */
+const SMALL_ANSWER = 64 * 1024;
+
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -330,9 +333,16 @@ export class MrapRouter {
       res.end(text);
       return;
     }
-    res.writeHead(upstream.statusCode, out);
     const length = Number(upstream.headers['content-length'] ?? 0);
     if (Number.isFinite(length)) counters.bytesOut += length;
+    if (Number.isFinite(length) && length <= SMALL_ANSWER) {
+      // A small answer goes out in one write: cheaper than a stream pipeline per request.
+      const bytes = Buffer.from(await upstream.body.arrayBuffer());
+      res.writeHead(upstream.statusCode, out);
+      res.end(bytes);
+      return;
+    }
+    res.writeHead(upstream.statusCode, out);
     await pipeline(upstream.body, res).catch((err: unknown) => {
       this.#opts.log.debug({ err }, 'MRAP response not fully sent');
       res.destroy();

@@ -6,19 +6,24 @@
  * Conventions are the region endpoint's: every response carries `x-amz-request-id` and
  * `x-amz-id-2`, every thrown value becomes the S3 error document through `sendError`, a
  * request Node cannot parse still gets an error document, and `close` lets requests in
- * flight finish.
+ * flight finish. Each request is logged in one line and counted in the process's metrics
+ * (`region="global"`); `/metrics` serves them with the router's (see `#isScrape`).
  */
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Catalog } from '../catalog/catalog.ts';
-import { S3Error } from '../core/errors.ts';
+import { S3Error, isS3Error } from '../core/errors.ts';
 import { newHostId, newRequestId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
+import type { ProcessMetrics } from '../core/metrics.ts';
+import { hostWithoutPort } from '../s3/address.ts';
 import { createAuthenticator, type Authenticator } from '../s3/auth/sigv4.ts';
 import { sendError } from '../s3/respond.ts';
+import { matchRoute } from '../s3/router.ts';
 import { toXml } from '../s3/xml.ts';
 import { ControlApi } from './control/api.ts';
+import { matchControlRoute } from './control/table.ts';
 
 /** What the global endpoint hands the data plane with each request. */
 export interface DataPlaneInfo {
@@ -49,7 +54,25 @@ export interface GlobalServerOptions {
   idleTimeoutMs?: number;
   /** Clock for signature checks (tests move it). */
   now?: () => Date;
+  /** The process's Prometheus metrics: requests are counted as `region="global"`; `/metrics` serves them. */
+  metrics?: ProcessMetrics;
+  /** Readiness (`/_meridian/ready`): what is not ready yet; empty when the endpoint can serve. */
+  notReady?: () => string[];
+  /** base domains for `<alias>.mrap.<domain>` addressing (to name the access point in logs) */
+  domains?: readonly string[];
 }
+
+/** What the request log and the metrics learn about a request while it is handled. */
+interface RequestRecord {
+  operation: string;
+  bucket?: string;
+  key?: string;
+  errorCode?: string;
+  internal: boolean;
+}
+
+/** The scope of the global endpoint's series in the process's metrics. */
+const SCOPE = 'global';
 
 const CONTROL_PREFIX = '/v20180820/';
 
@@ -107,7 +130,85 @@ export class GlobalServer {
     await this.#control.close();
   }
 
+  /**
+   * The same rule as a region's: only an unsigned GET of exactly `/metrics` (no Authorization
+   * header, no X-Amz-Signature in the query) is a scrape; anything signed goes on as usual.
+   */
+  #isScrape(req: IncomingMessage, rawPath: string, rawQuery: string): boolean {
+    return (
+      this.#opts.metrics !== undefined &&
+      rawPath === '/metrics' &&
+      req.method === 'GET' &&
+      req.headers.authorization === undefined &&
+      !/(^|&)x-amz-signature=/i.test(rawQuery)
+    );
+  }
+
+  async #sendMetrics(res: ServerResponse): Promise<void> {
+    const metrics = this.#opts.metrics!;
+    const text = await metrics.render(SCOPE);
+    res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': String(Buffer.byteLength(text)) });
+    res.end(text);
+  }
+
+  /** The operation a request asks for, the access point and the key, for logs and metrics. */
+  #describe(req: IncomingMessage, rawPath: string, rawQuery: string, r: RequestRecord): void {
+    const method = req.method ?? 'GET';
+    if (rawPath.startsWith(CONTROL_PREFIX)) {
+      const m = matchControlRoute(method, rawPath);
+      r.operation = m.kind === 'operation' ? m.op : 'Unknown';
+      return;
+    }
+    const host = hostWithoutPort(req.headers.host ?? '').toLowerCase();
+    const domain = (this.#opts.domains ?? ['localhost']).find((d) => host.endsWith(`.mrap.${d.toLowerCase()}`));
+    let rest: string;
+    if (domain !== undefined) {
+      r.bucket = host.slice(0, -`.${domain}`.length);
+      rest = rawPath.slice(1);
+    } else {
+      const slash = rawPath.indexOf('/', 1);
+      r.bucket = safeDecode(slash === -1 ? rawPath.slice(1) : rawPath.slice(1, slash));
+      rest = slash === -1 ? '' : rawPath.slice(slash + 1);
+    }
+    r.key = rest === '' ? undefined : safeDecode(rest);
+    const match = matchRoute({
+      method,
+      target: r.key !== undefined ? 'object' : 'bucket',
+      query: new URLSearchParams(rawQuery),
+      hasHeader: (name) => req.headers[name] !== undefined,
+    });
+    r.operation = match.kind === 'route' ? match.route.op : 'Unknown';
+  }
+
+  /** One log line and one sample per request, once its response is done (or abandoned). */
+  #finished(req: IncomingMessage, res: ServerResponse, requestId: string, started: number, r: RequestRecord): void {
+    const seconds = (performance.now() - started) / 1000;
+    const status = res.headersSent ? res.statusCode : 499;
+    const bytesIn = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0) || 0;
+    const bytesOut = req.method === 'HEAD' ? 0 : Number(res.getHeader('content-length') ?? 0) || 0;
+    const errorCode = r.errorCode ?? (status >= 500 ? 'InternalError' : undefined);
+    if (!r.internal) this.#opts.metrics?.observe({ region: SCOPE, operation: r.operation, status, seconds, bytesIn, bytesOut });
+    // Never the URL or headers: they carry signatures.
+    const level = r.internal ? 'debug' : 'info';
+    if (!this.#log.isLevelEnabled(level)) return;
+    this.#log[level](
+      {
+        requestId,
+        operation: r.operation,
+        bucket: r.bucket,
+        key: r.key,
+        status,
+        durationMs: Math.round(seconds * 100_000) / 100,
+        bytesIn,
+        bytesOut,
+        ...(errorCode ? { errorCode } : {}),
+      },
+      `${r.operation} ${status} in ${Math.round(seconds * 100_000) / 100} ms`,
+    );
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
     const requestId = newRequestId();
     const hostId = newHostId();
     res.setHeader('x-amz-request-id', requestId);
@@ -115,14 +216,39 @@ export class GlobalServer {
     res.setHeader('server', 'Meridian');
     const socket = req.socket;
     this.#busy.set(socket, { req, res, requestId, hostId });
-    res.once('close', () => this.#busy.delete(socket));
+    const record: RequestRecord = { operation: 'Unknown', internal: false };
+    res.once('close', () => {
+      this.#busy.delete(socket);
+      this.#finished(req, res, requestId, started, record);
+    });
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
     const rawQuery = q === -1 ? '' : url.slice(q + 1);
     try {
-      if (rawPath === '/_meridian/health' || rawPath === '/_meridian/ready') {
-        sendJson(res, 200, { status: rawPath === '/_meridian/health' ? 'ok' : 'ready', endpoint: 'global' });
+      if (this.#isScrape(req, rawPath, rawQuery)) {
+        record.operation = 'Metrics';
+        record.internal = true;
+        await this.#sendMetrics(res);
+        return;
+      }
+      if (rawPath.startsWith('/_meridian/')) {
+        record.operation = `Meridian:${rawPath.slice('/_meridian/'.length)}`;
+        record.internal = true;
+      } else {
+        this.#describe(req, rawPath, rawQuery, record);
+      }
+      if (rawPath === '/_meridian/health') {
+        sendJson(res, 200, { status: 'ok', endpoint: 'global' });
+        return;
+      }
+      if (rawPath === '/_meridian/ready') {
+        const waiting = this.#opts.notReady?.() ?? [];
+        sendJson(res, waiting.length > 0 ? 503 : 200, waiting.length > 0 ? { status: 'not ready', endpoint: 'global', waiting } : { status: 'ready', endpoint: 'global' });
+        return;
+      }
+      if (rawPath === '/_meridian/metrics' && this.#opts.metrics) {
+        await this.#sendMetrics(res);
         return;
       }
       if (rawPath.startsWith(CONTROL_PREFIX)) {
@@ -135,6 +261,7 @@ export class GlobalServer {
       }
       await this.#opts.dataPlane(req, res, { requestId, hostId, rawPath, rawQuery });
     } catch (err) {
+      if (isS3Error(err)) record.errorCode = err.code;
       sendError(req, res, err, { requestId, hostId, resource: rawPath, log: this.#log });
     } finally {
       // An answer given before the whole body was read must not leave the client stuck
@@ -217,6 +344,14 @@ export class GlobalServer {
       `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\ncontent-type: application/xml\r\n` +
         `x-amz-request-id: ${requestId}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(xml)}\r\n\r\n${xml}`,
     );
+  }
+}
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
   }
 }
 

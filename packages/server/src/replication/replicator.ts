@@ -17,6 +17,8 @@ import { signRequest } from '../s3/auth/sign.ts';
 import type { InternalHandler } from '../s3/server.ts';
 import { partManifest, replicaHeaders } from '../s3/replica-protocol.ts';
 import type { DestinationState, ObjectEngine, OutboxEntry } from '../storage/types.ts';
+import { JobRunner } from './job-runner.ts';
+import type { LmdbJobStore } from './job-store.ts';
 import { ReplicationMetrics, type SeriesSnapshot } from './metrics.ts';
 
 export interface ReplicatorOptions {
@@ -35,12 +37,16 @@ export interface ReplicatorOptions {
   faults?: FaultStore;
   /** simulated distance to a region (ms), waited before each copy sent there */
   latencyTo?: (region: string) => number;
+  /** The region's batch replication jobs (closed with the replicator); without it, no jobs. */
+  jobs?: LmdbJobStore;
   now?: () => number;
 }
 
-type Settings = Required<Omit<ReplicatorOptions, 'now' | 'rtcThresholdMs' | 'faults' | 'latencyTo'>> & {
+type Settings = Required<Omit<ReplicatorOptions, 'now' | 'rtcThresholdMs' | 'faults' | 'latencyTo' | 'jobs'>> & {
   faults?: FaultStore;
   latencyTo?: (region: string) => number;
+  /** told the outcome of every finished entry (batch jobs follow theirs) */
+  finished?: (e: OutboxEntry, state: DestinationState) => void;
   now: () => number;
   metrics: ReplicationMetrics;
   /** copies allowed in flight per destination right now */
@@ -94,18 +100,26 @@ export class Replicator {
   readonly #governor = new LoadGovernor();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
+  /** Batch replication (existing objects): the region's jobs, when it keeps them. */
+  readonly jobs: JobRunner | undefined;
+  readonly #jobStore: LmdbJobStore | undefined;
 
   constructor(opts: ReplicatorOptions) {
     const now = opts.now ?? Date.now;
     const concurrency = opts.concurrency ?? 16;
+    const { jobs: jobStore, ...rest } = opts;
+    this.#jobStore = jobStore;
+    this.jobs = jobStore && new JobRunner({ region: opts.region, engine: opts.engine, store: jobStore, log: opts.log, now });
+    const jobs = this.jobs;
     this.#opts = {
       retryBaseMs: 200,
       retryMaxMs: 30_000,
-      ...opts,
+      ...rest,
       concurrency,
       now,
       metrics: new ReplicationMetrics({ rtcThresholdMs: opts.rtcThresholdMs, now }),
       limit: () => this.#governor.limit(concurrency),
+      finished: jobs && ((e, state) => jobs.finished(e, state)),
     };
   }
 
@@ -124,6 +138,7 @@ export class Replicator {
       for (const d of destinations) this.#queue(d).wake();
     });
     for (const d of this.#opts.engine.replicationDestinations()) this.#queue(d).wake();
+    this.jobs?.start();
   }
 
   #queue(destination: string): DestinationQueue {
@@ -176,8 +191,12 @@ export class Replicator {
    * The operator endpoints of replication:
    *   GET  /_meridian/replication/metrics[?bucket=B]
    *   POST /_meridian/replication/retry?bucket=B[&prefix=P]
+   * and the batch jobs' `/_meridian/jobs...` (see JobRunner).
    */
-  readonly internal: InternalHandler = async ({ method, path, query }) => {
+  readonly internal: InternalHandler = async (req) => {
+    const jobs = await this.jobs?.internal(req);
+    if (jobs) return jobs;
+    const { method, path, query } = req;
     const bucket = query.get('bucket') ?? undefined;
     if (path === '/_meridian/replication/metrics' && method === 'GET') {
       return { status: 200, body: { region: this.#opts.region, rules: this.metrics(bucket) } };
@@ -208,6 +227,9 @@ export class Replicator {
     this.#closed = true;
     this.#unsubscribe?.();
     await Promise.all([...this.#destinations.values()].map((q) => q.close()));
+    // After the queues: the copies still in flight report their outcomes to the jobs.
+    await this.jobs?.close();
+    await this.#jobStore?.close();
     this.#governor.close();
     await this.#agent.close();
   }
@@ -440,6 +462,7 @@ class DestinationQueue {
     }
     await this.#opts.engine.finishReplication(e, state);
     this.#opts.metrics.finished(e, outcome.kind === 'done');
+    this.#opts.finished?.(e, state);
   }
 
   #schedule(ms: number): void {

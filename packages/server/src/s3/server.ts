@@ -2,11 +2,12 @@ import { STATUS_CODES, createServer, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { Catalog } from '../catalog/catalog.ts';
-import { S3Error } from '../core/errors.ts';
+import { S3Error, isS3Error } from '../core/errors.ts';
 import { newHostId, newRequestId } from '../core/ids.ts';
 import type { FaultStore } from '../core/faults.ts';
 import type { Logger } from '../core/log.ts';
-import type { ObjectEngine } from '../storage/types.ts';
+import type { ProcessMetrics, StoreStats } from '../core/metrics.ts';
+import type { BucketRecord, ObjectEngine, ObjectVersion } from '../storage/types.ts';
 import { parseAddress } from './address.ts';
 import { createAuthenticator, type AuthResult, type Authenticator, type SignedRequest } from './auth/sigv4.ts';
 import { requestBody, type RequestBody } from './body.ts';
@@ -38,6 +39,17 @@ import {
   putBucketTagging,
   putObjectTagging,
 } from './handlers/tagging.ts';
+import { authorize, type Principal } from './authorize.ts';
+import { canonicalUserId } from './handlers/bucket.ts';
+import {
+  deleteBucketPolicy,
+  deletePublicAccessBlock,
+  getBucketPolicy,
+  getBucketPolicyStatus,
+  getPublicAccessBlock,
+  putBucketPolicy,
+  putPublicAccessBlock,
+} from './handlers/policy.ts';
 import { sendError } from './respond.ts';
 import { matchRoute, type Route, type Target } from './router.ts';
 import { toXml } from './xml.ts';
@@ -80,6 +92,13 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   GetBucketReplication: getBucketReplication,
   PutBucketReplication: putBucketReplication,
   DeleteBucketReplication: deleteBucketReplication,
+  PutBucketPolicy: putBucketPolicy,
+  GetBucketPolicy: getBucketPolicy,
+  DeleteBucketPolicy: deleteBucketPolicy,
+  GetBucketPolicyStatus: getBucketPolicyStatus,
+  PutPublicAccessBlock: putPublicAccessBlock,
+  GetPublicAccessBlock: getPublicAccessBlock,
+  DeletePublicAccessBlock: deletePublicAccessBlock,
 };
 
 /** S3 keys are at most 1024 bytes of UTF-8. */
@@ -102,6 +121,25 @@ export interface RegionServerOptions {
   internal?: InternalHandler;
   /** Injected faults: while this region is down it refuses connections; while slow it answers late. */
   faults?: FaultStore;
+  /** The process's Prometheus metrics: this region's requests are counted there, and `/metrics` serves them. */
+  metrics?: ProcessMetrics;
+  /** What the region stores (`/_meridian/status`); read cheaply, on demand. */
+  storeStats?: () => StoreStats;
+  /**
+   * Readiness (`/_meridian/ready`): the names of what is not ready yet (stores closed, catalog
+   * not loaded); empty when the region can serve.
+   */
+  notReady?: () => string[];
+}
+
+/** What the request log and the metrics learn about a request while it is handled. */
+interface RequestRecord {
+  operation: string;
+  bucket?: string;
+  key?: string;
+  errorCode?: string;
+  /** operator endpoints: logged at debug level and not counted */
+  internal: boolean;
 }
 
 /** Answers an operator request, or undefined if it knows no such endpoint. */
@@ -121,6 +159,7 @@ export class RegionServer {
   readonly #log: Logger;
   /** The request in progress on each busy socket: a parse error there is answered through it. */
   readonly #busy = new WeakMap<Duplex, { req: IncomingMessage; res: ServerResponse; requestId: string; hostId: string }>();
+  readonly #startedAt = Date.now();
 
   constructor(opts: RegionServerOptions) {
     this.region = opts.region;
@@ -222,7 +261,12 @@ export class RegionServer {
       res.end(text);
     };
     if (rawPath === '/_meridian/health') return send(200, { status: 'ok', region: this.region });
-    if (rawPath === '/_meridian/ready') return send(200, { status: 'ready', region: this.region });
+    if (rawPath === '/_meridian/ready') {
+      const waiting = this.#opts.notReady?.() ?? [];
+      if (waiting.length > 0) return send(503, { status: 'not ready', region: this.region, waiting });
+      return send(200, { status: 'ready', region: this.region });
+    }
+    if (rawPath === '/_meridian/metrics' && this.#opts.metrics) return this.#sendMetrics(res);
     // Prometheus scrapes without signing; everything else acts on the world.
     if (rawPath !== '/_meridian/metrics') {
       const auth = this.#authenticate({
@@ -234,6 +278,7 @@ export class RegionServer {
       });
       if (auth.kind === 'anonymous') throw new S3Error('AccessDenied');
     }
+    if (rawPath === '/_meridian/status' && req.method === 'GET') return send(200, this.#status());
     const answer = await this.#opts.internal?.({
       method: req.method ?? 'GET',
       path: rawPath,
@@ -251,6 +296,174 @@ export class RegionServer {
     send(answer.status, answer.body);
   }
 
+  /** `/_meridian/status`: what this region holds, for `meridian status`. */
+  #status(): unknown {
+    return {
+      region: this.region,
+      uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
+      store: this.#opts.storeStats?.(),
+      buckets: this.#opts.engine.listBuckets().map((b) => ({
+        name: b.name,
+        versioning: b.versioning,
+        replication: b.replication !== undefined,
+        createdAt: new Date(b.createdAt).toISOString(),
+      })),
+    };
+  }
+
+  /**
+   * `/metrics` belongs to S3 too: path-style, it is the bucket named `metrics`. Only a plain
+   * Prometheus scrape gets the metrics: an unsigned GET of exactly `/metrics` (no
+   * Authorization header, no X-Amz-Signature in the query, not a virtual-hosted bucket's
+   * key). A signed request for bucket `metrics` is S3's, and an unsigned one could only have
+   * been refused (anonymous requests get AccessDenied).
+   */
+  #isScrape(req: IncomingMessage, rawPath: string, rawQuery: string): boolean {
+    return (
+      this.#opts.metrics !== undefined &&
+      rawPath === '/metrics' &&
+      req.method === 'GET' &&
+      req.headers.authorization === undefined &&
+      !/(^|&)x-amz-signature=/i.test(rawQuery) &&
+      parseAddress(req.headers.host, '/', this.#opts.domains).bucket === undefined
+    );
+  }
+
+  async #sendMetrics(res: ServerResponse): Promise<void> {
+    const metrics = this.#opts.metrics!;
+    const text = await metrics.render(this.region);
+    res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': String(Buffer.byteLength(text)) });
+    res.end(text);
+  }
+
+  #operationOf(req: IncomingMessage, rawPath: string, rawQuery: string): string {
+    try {
+      const address = parseAddress(req.headers.host, rawPath, this.#opts.domains);
+      const match = matchRoute({
+        method: req.method ?? 'GET',
+        target: address.key !== undefined ? 'object' : address.bucket !== undefined ? 'bucket' : 'service',
+        query: new URLSearchParams(rawQuery),
+        hasHeader: (name) => req.headers[name] !== undefined,
+      });
+      return match.kind === 'route' ? match.route.op : 'Unknown';
+    } catch {
+      return 'Unknown';
+    }
+  }
+
+  /** One log line and one sample per request, once its response is done (or abandoned). */
+  #finished(req: IncomingMessage, res: ServerResponse, requestId: string, started: number, r: RequestRecord): void {
+    const seconds = (performance.now() - started) / 1000;
+    // A client that went away before the answer: nginx's 499.
+    const status = res.headersSent ? res.statusCode : 499;
+    const bytesIn = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0) || 0;
+    const bytesOut = req.method === 'HEAD' ? 0 : Number(res.getHeader('content-length') ?? 0) || 0;
+    const errorCode = r.errorCode ?? (status >= 500 ? 'InternalError' : undefined);
+    if (!r.internal) {
+      this.#opts.metrics?.observe({ region: this.region, operation: r.operation, status, seconds, bytesIn, bytesOut });
+    }
+    // Never the URL or headers: a presigned URL's query and the Authorization header carry signatures.
+    const level = r.internal ? 'debug' : 'info';
+    if (!this.#log.isLevelEnabled(level)) return;
+    this.#log[level](
+      {
+        requestId,
+        operation: r.operation,
+        bucket: r.bucket,
+        key: r.key,
+        status,
+        durationMs: Math.round(seconds * 100_000) / 100,
+        bytesIn,
+        bytesOut,
+        ...(errorCode ? { errorCode } : {}),
+      },
+      `${r.operation} ${status} in ${Math.round(seconds * 100_000) / 100} ms`,
+    );
+  }
+
+  /**
+   * Authorization (s3/authorize.ts): requests on a bucket of this region are checked against
+   * its policy, ACLs and Block Public Access. The world's service identity is trusted; an
+   * anonymous request gets in only where a policy or an ACL grants it, and only to read (it
+   * then acts as the bucket owner's account, without a signature to check a body against).
+   * Returns the request's signature, or for an admitted anonymous read a stand-in for it.
+   */
+  #admit(
+    req: IncomingMessage,
+    route: Route,
+    auth: AuthResult,
+    bucket: BucketRecord | undefined,
+    key: string | undefined,
+    query: URLSearchParams,
+  ): SignedRequest {
+    const denied = () =>
+      new S3Error('AccessDenied', undefined, { headers: bucket ? { 'x-amz-bucket-region': this.region } : {} });
+    // The service identity itself (replication, internal calls) is trusted; forwarding for a
+    // client (the MRAP router), it is judged as that client's account.
+    const onBehalf = req.headers['x-meridian-on-behalf-of'];
+    const forwarded = auth.kind === 'signed' && auth.credential.service === true && typeof onBehalf === 'string';
+    if (auth.kind === 'signed' && auth.credential.service === true && !forwarded) return auth;
+    if (!bucket) {
+      // No bucket here to judge by (ListBuckets, CreateBucket, or NoSuchBucket to come).
+      if (auth.kind === 'anonymous') throw denied();
+      return auth;
+    }
+    if (auth.kind === 'anonymous' && req.method !== 'GET' && req.method !== 'HEAD') throw denied();
+    const account = forwarded ? (onBehalf as string) : auth.kind === 'signed' ? auth.credential.accountId : undefined;
+    const principal: Principal =
+      account === undefined
+        ? { type: 'anonymous' }
+        : {
+            type: 'account',
+            account,
+            user: forwarded || auth.kind !== 'signed' ? undefined : auth.credential.user,
+            canonicalId: canonicalUserId(account),
+          };
+    const check = () => authorize({
+      op: route.op,
+      action: route.action,
+      bucket,
+      key,
+      principal,
+      ownerCanonicalId: canonicalUserId(bucket.owner),
+      keys: {
+        'aws:SourceIp': req.socket.remoteAddress ?? '',
+        'aws:SecureTransport': false,
+        's3:prefix': query.get('prefix') ?? undefined,
+        's3:delimiter': query.get('delimiter') ?? undefined,
+        's3:max-keys': query.get('max-keys') ?? undefined,
+        's3:VersionId': query.get('versionId') ?? undefined,
+        's3:x-amz-acl': typeof req.headers['x-amz-acl'] === 'string' ? req.headers['x-amz-acl'] : undefined,
+        's3:authType': auth.kind === 'anonymous' ? undefined : auth.presigned ? 'REST-QUERY-STRING' : 'REST-HEADER',
+        's3:signatureversion': auth.kind === 'anonymous' ? undefined : 'AWS4-HMAC-SHA256',
+      },
+      objectAcl: () => {
+        if (key === undefined) return undefined;
+        const v = this.#opts.engine.getVersion(bucket.name, key, query.get('versionId') ?? '');
+        const current = v ?? this.#currentVersion(bucket.name, key);
+        // An object without an ACL of its own is private to the bucket owner.
+        return current?.acl ?? [{ grantee: { type: 'CanonicalUser', id: canonicalUserId(current?.owner ?? bucket.owner) }, permission: 'FULL_CONTROL' }];
+      },
+    });
+    try {
+      check();
+    } catch (err) {
+      // Refused, but told where the bucket is, as S3 does.
+      if (err instanceof S3Error && err.code === 'AccessDenied') throw denied();
+      throw err;
+    }
+    if (auth.kind === 'signed') return auth;
+    return anonymousStandIn(bucket.owner);
+  }
+
+  #currentVersion(bucket: string, key: string): ObjectVersion | undefined {
+    try {
+      return this.#opts.engine.headObject({ bucket, key });
+    } catch {
+      return undefined;
+    }
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const faults = this.#opts.faults;
     if (faults) {
@@ -262,6 +475,7 @@ export class RegionServer {
       const delay = faults.delayMs(this.region);
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     }
+    const started = performance.now();
     const requestId = newRequestId();
     const hostId = newHostId();
     res.setHeader('x-amz-request-id', requestId);
@@ -269,9 +483,14 @@ export class RegionServer {
     res.setHeader('server', 'Meridian');
     const socket = req.socket;
     this.#busy.set(socket, { req, res, requestId, hostId });
-    res.once('close', () => this.#busy.delete(socket));
+    const record: RequestRecord = { operation: 'Unknown', internal: false };
+    res.once('close', () => {
+      this.#busy.delete(socket);
+      this.#finished(req, res, requestId, started, record);
+    });
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
       req.setTimeout(this.#opts.idleTimeoutMs ?? 20_000, () => {
+        record.errorCode = 'RequestTimeout';
         sendError(req, res, new S3Error('RequestTimeout', undefined, { headers: { connection: 'close' } }), {
           requestId,
           hostId,
@@ -289,11 +508,21 @@ export class RegionServer {
     const rawQuery = q === -1 ? '' : url.slice(q + 1);
     let resource = rawPath;
     try {
+      if (this.#isScrape(req, rawPath, rawQuery)) {
+        record.operation = 'Metrics';
+        record.internal = true;
+        await this.#sendMetrics(res);
+        return;
+      }
       if (rawPath.startsWith('/_meridian/')) {
+        record.operation = `Meridian:${rawPath.slice('/_meridian/'.length)}`;
+        record.internal = true;
         await this.#internal(req, res, rawPath, rawQuery);
         return;
       }
       const address = parseAddress(req.headers.host, rawPath, this.#opts.domains);
+      record.bucket = address.bucket;
+      record.key = address.key;
       resource = address.bucket === undefined ? '/' : `/${address.bucket}${address.key === undefined ? '' : `/${address.key}`}`;
       if (address.key !== undefined && Buffer.byteLength(address.key) > MAX_KEY_BYTES) {
         throw new S3Error('KeyTooLongError', undefined, {
@@ -324,13 +553,10 @@ export class RegionServer {
         });
       }
       const route = match.route;
+      record.operation = route.op;
       if (await this.#routeToRegion(req, res, route, address.bucket, auth)) return;
-      if (auth.kind === 'anonymous') {
-        const local = address.bucket !== undefined && this.#opts.engine.getBucket(address.bucket);
-        throw new S3Error('AccessDenied', undefined, {
-          headers: local ? { 'x-amz-bucket-region': this.region } : {},
-        });
-      }
+      const bucketRecord = address.bucket !== undefined ? this.#opts.engine.getBucket(address.bucket) : undefined;
+      const signed = this.#admit(req, route, auth, bucketRecord, address.key, query);
       const handler = HANDLERS[route.op];
       if (!handler) {
         throw new S3Error('NotImplemented', `${route.op} is not implemented`, { fields: { Operation: route.op } });
@@ -344,20 +570,23 @@ export class RegionServer {
         bucket: address.bucket,
         key: address.key,
         query,
-        auth,
-        accountId: actingAccount(auth, req),
+        auth: signed,
+        accountId: actingAccount(signed, req),
         region: this.region,
         engine: this.#opts.engine,
         catalog: this.#opts.catalog,
         body: () => {
           if (body) throw new Error('request body read twice');
-          body = requestBody(req, auth);
+          body = requestBody(req, signed);
           return body;
         },
         log: this.#log,
       };
       await handler(ctx);
     } catch (err) {
+      if (isS3Error(err)) record.errorCode = err.code;
+      // Refused before its route was looked up (a bad signature): still named in logs and metrics.
+      if (record.operation === 'Unknown') record.operation = this.#operationOf(req, rawPath, rawQuery);
       sendError(req, res, err, { requestId, hostId, resource, log: this.#log });
     } finally {
       // An answer given before the whole body was read (an error, a failed precondition)
@@ -419,6 +648,22 @@ export class RegionServer {
  * (the MRAP router forwarding a client's request), the account it names in
  * `x-meridian-on-behalf-of`. No user key can use that header.
  */
+/** The request an admitted anonymous read acts as: the bucket owner's account, no payload to check. */
+function anonymousStandIn(owner: string): SignedRequest {
+  return {
+    kind: 'signed',
+    credential: { accessKeyId: '', secretAccessKey: '', accountId: owner },
+    region: '',
+    service: 's3',
+    amzDate: '',
+    scope: '',
+    signature: '',
+    signingKey: Buffer.alloc(0),
+    payload: { kind: 'unsigned' },
+    presigned: false,
+  };
+}
+
 function actingAccount(auth: SignedRequest, req: IncomingMessage): string {
   const onBehalf = req.headers['x-meridian-on-behalf-of'];
   if (auth.credential.service === true && typeof onBehalf === 'string' && onBehalf !== '') return onBehalf;

@@ -13,6 +13,8 @@ import type {
   CompleteUploadInput,
   ContentHeaders,
   DestinationState,
+  ExistingReplicationInput,
+  ExistingReplicationPage,
   OutboxEntry,
   ReplicaWrite,
   ReplicationOperation,
@@ -626,6 +628,61 @@ export class Engine implements ObjectEngine {
   }
 
   /**
+   * Batch replication (S3 Batch Replication): one page of a bucket's versions, each selected
+   * one queued for the destinations its bucket's rules send it to now, in the same
+   * transaction that marks it PENDING, exactly as a write would. Delete markers go where the
+   * rules send delete markers. A REPLICA is planned as if it were written here. Nothing but
+   * the page is held in memory; `next` resumes after it.
+   */
+  async replicateExisting(input: ExistingReplicationInput): Promise<ExistingReplicationPage> {
+    const bucket = this.#bucket(input.bucket);
+    const page = this.#meta.listVersions({
+      bucket: input.bucket,
+      prefix: input.prefix ?? '',
+      keyMarker: input.after?.key,
+      versionIdMarker: input.after?.versionId,
+      maxKeys: Math.max(1, input.limit),
+    });
+    const plan = (v: ObjectVersion) => {
+      if (!this.#planner || !bucket.replication || !selectedForBatch(v, input)) return [];
+      const operation = v.isDeleteMarker ? 'delete-marker' : 'object';
+      return this.#planner(bucket, v.replica ? { ...v, replica: false } : v, operation);
+    };
+    const selected: ExistingReplicationPage['selected'] = [];
+    const writes: Promise<unknown>[] = [];
+    for (const { version } of page.entries) {
+      const targets = plan(version);
+      if (targets.length === 0) continue;
+      const item = { key: version.key, versionId: version.versionId, size: version.isDeleteMarker ? 0 : version.size };
+      if (input.dryRun) {
+        selected.push({ ...item, destinations: targets.map((t) => t.destination) });
+        continue;
+      }
+      // Decided again inside the transaction, on the version as it is then. The writes of
+      // one page share a commit.
+      let outbox: Omit<OutboxEntry, 'seq'>[] | undefined;
+      writes.push(
+        this.#meta
+          .updateVersion(input.bucket, version.key, version.versionId, (v) => v, (next) => {
+            const operation = next.isDeleteMarker ? 'delete-marker' : 'object';
+            outbox = pending(next, plan(next), operation, this.#now(), input.jobId);
+            return outbox;
+          })
+          .then(() => {
+            if (!outbox) return;
+            selected.push({ ...item, destinations: outbox.map((e) => e.destination) });
+            this.#announce(outbox);
+          }),
+      );
+    }
+    await Promise.all(writes);
+    const next = page.isTruncated && page.nextKeyMarker !== undefined
+      ? { key: page.nextKeyMarker, versionId: page.nextVersionIdMarker ?? '' }
+      : undefined;
+    return { selected, scanned: page.entries.length, next };
+  }
+
+  /**
    * A replica of a multipart object keeps its parts: the bytes are cut into one blob per
    * part as they arrive, each checked against its part's MD5, so part reads and the object
    * attributes are the source's.
@@ -718,6 +775,7 @@ function pending(
   targets: ReturnType<ReplicationPlanner>,
   operation: ReplicationOperation,
   enqueuedAt: number,
+  jobId?: string,
 ): Omit<OutboxEntry, 'seq'>[] | undefined {
   if (targets.length === 0) return undefined;
   version.replication = {
@@ -735,7 +793,31 @@ function pending(
     ...(t.owner !== undefined ? { owner: t.owner } : {}),
     enqueuedAt,
     size: operation === 'object' ? version.size : 0,
+    ...(jobId !== undefined ? { jobId } : {}),
   }));
+}
+
+/** Whether a batch replication job selects a version (its time, key and replication state). */
+function selectedForBatch(v: ObjectVersion, f: ExistingReplicationInput): boolean {
+  if (f.createdAfter !== undefined && v.lastModified < f.createdAfter) return false;
+  if (f.createdBefore !== undefined && v.lastModified >= f.createdBefore) return false;
+  const k = f.keyNames;
+  if (k?.prefixes?.length && !k.prefixes.some((p) => v.key.startsWith(p))) return false;
+  if (k?.suffixes?.length && !k.suffixes.some((p) => v.key.endsWith(p))) return false;
+  if (k?.substrings?.length && !k.substrings.some((p) => v.key.includes(p))) return false;
+  if (!f.statuses?.length) return true;
+  const states = Object.values(v.replication ?? {});
+  return f.statuses.some((s) => {
+    switch (s) {
+      case 'NONE':
+        return !v.replica && states.length === 0;
+      case 'REPLICA':
+        return v.replica === true;
+      case 'FAILED':
+      case 'COMPLETED':
+        return states.some((d) => d.status === s);
+    }
+  });
 }
 
 /** The version record of a replicated object, from what the source sent and the bytes stored. */

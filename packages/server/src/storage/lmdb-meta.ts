@@ -47,7 +47,9 @@ import type {
  *   manifests id -> PartRecord[]               the parts of completed multipart objects
  *   outbox    outboxKey -> OutboxEntry         replications to carry out, per destination in order
  *   queued    destination/bucket/version/key -> n   how many of them each version has per destination
- *   counters  name -> number                   sequence numbers (`outbox`)
+ *   counters  name -> number                   sequence numbers (`outbox`); `bytes`: the size of
+ *                                              every version in `versions`, kept by `#insert` and
+ *                                              `#removeEntry` (for metrics: nothing is scanned)
  *
  * Invariants, kept by doing every mutation in one LMDB write transaction:
  * - `current[k]` equals the first entry of k's version stack when that entry is not a
@@ -89,6 +91,27 @@ export class LmdbMetaStore implements MetaStore {
     this.#outbox = this.#root.openDB<OutboxEntry, Buffer>({ name: 'outbox', keyEncoding: 'binary' });
     this.#queued = this.#root.openDB<number, string>({ name: 'queued' });
     this.#counters = this.#root.openDB<number, string>({ name: 'counters' });
+    if (this.#counters.get('bytes') === undefined) {
+      // A store from before the counter: counted once, here.
+      let bytes = 0;
+      for (const { value } of this.#versions.getRange({})) bytes += value.size;
+      this.#counters.putSync('bytes', bytes);
+    }
+  }
+
+  /** What the region stores, without a scan: LMDB's entry counts and the `bytes` counter. */
+  stats(): { buckets: number; objects: number; versions: number; bytes: number } {
+    const entries = (db: { getStats(): object }) => (db.getStats() as { entryCount?: number }).entryCount ?? 0;
+    return {
+      buckets: entries(this.#buckets),
+      objects: entries(this.#current),
+      versions: entries(this.#versions),
+      bytes: this.#counters.get('bytes') ?? 0,
+    };
+  }
+
+  #addBytes(n: number): void {
+    if (n !== 0) void this.#counters.put('bytes', (this.#counters.get('bytes') ?? 0) + n);
   }
 
   /**
@@ -218,6 +241,7 @@ export class LmdbMetaStore implements MetaStore {
       removed.push(same);
     }
     void this.#versions.put(versionKey(v.bucket, v.key, v.lastModified, v.versionId), v);
+    this.#addBytes(v.size);
     if (v.data.kind === 'inline') {
       void this.#inline.put(v.data.id, write.inline!);
     } else if (v.data.kind === 'blob') {
@@ -282,6 +306,7 @@ export class LmdbMetaStore implements MetaStore {
   /** Removes a version's entry and what only it refers to; returns the blobs it freed. */
   #removeEntry(v: ObjectVersion): string[] {
     void this.#versions.remove(versionKey(v.bucket, v.key, v.lastModified, v.versionId));
+    this.#addBytes(-v.size);
     switch (v.data.kind) {
       case 'inline':
         void this.#inline.remove(v.data.id);

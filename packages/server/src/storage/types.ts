@@ -67,7 +67,7 @@ export interface ReplicationRule {
 }
 
 /** The settings of a bucket that its subresource operations replace. */
-export type BucketSettings = Partial<Pick<BucketRecord, 'acl' | 'tags' | 'replication'>>;
+export type BucketSettings = Partial<Pick<BucketRecord, 'acl' | 'tags' | 'replication' | 'policy' | 'publicAccessBlock'>>;
 
 /** A bucket's replication configuration, as PutBucketReplication stored it. */
 export interface ReplicationConfiguration {
@@ -85,6 +85,17 @@ export interface BucketRecord {
   acl?: Grant[];
   tags?: Tag[];
   replication?: ReplicationConfiguration;
+  /** the bucket policy, as the JSON text PutBucketPolicy stored */
+  policy?: string;
+  publicAccessBlock?: PublicAccessBlock;
+}
+
+/** Block Public Access settings (of a bucket or an account). */
+export interface PublicAccessBlock {
+  blockPublicAcls: boolean;
+  ignorePublicAcls: boolean;
+  blockPublicPolicy: boolean;
+  restrictPublicBuckets: boolean;
 }
 
 /** Where a version's bytes are. A version of size 0 has no data. */
@@ -180,6 +191,45 @@ export interface OutboxEntry {
   enqueuedAt: number;
   /** bytes to transfer */
   size: number;
+  /** the batch replication job that queued it (absent for live replication) */
+  jobId?: string;
+}
+
+/** What a batch replication job selects by (S3 `ObjectReplicationStatuses`). */
+export type ExistingReplicationStatus = 'NONE' | 'FAILED' | 'COMPLETED' | 'REPLICA';
+
+/**
+ * One page of a batch replication job (`ObjectEngine.replicateExisting`): which versions of a
+ * bucket to look at and which of them to queue again.
+ */
+export interface ExistingReplicationInput {
+  bucket: string;
+  /** tags the queued entries, so the job learns each one's outcome */
+  jobId: string;
+  /** only keys under this prefix are listed */
+  prefix?: string;
+  /** S3 `KeyNameConstraint`: a key must match one of each list that is given */
+  keyNames?: { prefixes?: string[]; suffixes?: string[]; substrings?: string[] };
+  /** versions written in [createdAfter, createdBefore), ms */
+  createdAfter?: number;
+  createdBefore?: number;
+  /** the versions' replication states to select (all when absent or empty) */
+  statuses?: ExistingReplicationStatus[];
+  /** resume after this version (the previous page's `next`) */
+  after?: { key: string; versionId: string };
+  /** versions to look at in this page */
+  limit: number;
+  /** only report what would be queued (to count a job's tasks before it runs) */
+  dryRun?: boolean;
+}
+
+export interface ExistingReplicationPage {
+  /** the versions queued (or, in a dry run, that would be), with their destinations */
+  selected: { key: string; versionId: string; size: number; destinations: string[] }[];
+  /** how many versions were looked at */
+  scanned: number;
+  /** where the next page starts; absent when the bucket has been gone through */
+  next?: { key: string; versionId: string };
 }
 
 /** One part of a multipart upload, or of the object it became. */
@@ -589,6 +639,12 @@ export interface ObjectEngine {
    * the destinations they failed for; resolves how many versions were queued.
    */
   retryFailedReplications(bucket: string, prefix?: string): Promise<number>;
+  /**
+   * One page of a batch replication job: looks at up to `limit` versions after `after` and
+   * queues the selected ones for every destination the bucket's rules send them to, marking
+   * them PENDING as a write would. Throws NoSuchBucket.
+   */
+  replicateExisting(input: ExistingReplicationInput): Promise<ExistingReplicationPage>;
     /** A version exactly as stored (delete markers included), or undefined. */
   getVersion(bucket: string, key: string, versionId: string): ObjectVersion | undefined;
   /** Queued replications for one destination bucket, in order, after `afterSeq`. */

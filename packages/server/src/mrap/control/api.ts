@@ -31,6 +31,7 @@ import {
   parseRequestTokenArn,
   requestTokenArn,
 } from './names.ts';
+import { jobDescriptorXml, jobListDescriptorXml, parseCreateJob, RegionJobs, requireJobId } from './jobs.ts';
 import { MrapOperations } from './operations.ts';
 import { policyIsPublic } from './policy.ts';
 import { applyRouteUpdates, type RouteUpdate } from './routes.ts';
@@ -75,11 +76,13 @@ export class ControlApi {
   readonly #routeUpdateMs: number;
   readonly #now: () => number;
   readonly #handlers: Record<ControlOperation, Handler>;
+  readonly #jobs: RegionJobs;
 
   constructor(opts: ControlApiOptions) {
     this.#catalog = opts.catalog;
     this.#now = opts.now ?? Date.now;
     this.#routeUpdateMs = opts.routeUpdateMs ?? 0;
+    this.#jobs = new RegionJobs(opts.catalog);
     this.#operations = new MrapOperations({ catalog: opts.catalog, log: opts.log, delayMs: opts.asyncDelayMs, now: this.#now });
     this.#handlers = {
       CreateMultiRegionAccessPoint: (c) => this.#create(c),
@@ -92,6 +95,11 @@ export class ControlApi {
       GetMultiRegionAccessPointPolicyStatus: (c) => this.#getPolicyStatus(c),
       GetMultiRegionAccessPointRoutes: (c) => this.#getRoutes(c),
       SubmitMultiRegionAccessPointRoutes: (c) => this.#submitRoutes(c),
+      CreateJob: (c) => this.#createJob(c),
+      DescribeJob: (c) => this.#describeJob(c),
+      ListJobs: (c) => this.#listJobs(c),
+      UpdateJobStatus: (c) => this.#updateJobStatus(c),
+      UpdateJobPriority: (c) => this.#updateJobPriority(c),
     };
   }
 
@@ -336,6 +344,64 @@ export class ControlApi {
       throw new S3Error('NoSuchMultiRegionAccessPoint', undefined, { fields: { Name: parsed.alias } });
     }
     return { arn: mrapArn(mrap.account, mrap.alias), mrap };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Batch Operations jobs: kept by the region of the source bucket (see jobs.ts)
+
+  async #createJob(ctx: Ctx): Promise<void> {
+    const spec = parseCreateJob(parseControlBody(await readBody(ctx), 'CreateJobRequest'), ctx.account);
+    const job = await this.#jobs.create(spec);
+    sendXml(ctx.res, 200, controlXml('CreateJobResult', { JobId: job.id }));
+  }
+
+  async #describeJob(ctx: Ctx): Promise<void> {
+    const { job } = await this.#jobs.find(ctx.account, requireJobId(decodeLabel(ctx.label)));
+    sendXml(ctx.res, 200, controlXml('DescribeJobResult', { Job: jobDescriptorXml(job) }));
+  }
+
+  async #listJobs(ctx: Ctx): Promise<void> {
+    const query = new URLSearchParams(ctx.rawQuery);
+    const max = pageSize(query.get('maxResults'));
+    const statuses = query.getAll('jobStatuses');
+    const all = (await this.#jobs.list(ctx.account)).filter((j) => statuses.length === 0 || statuses.includes(j.status));
+    const after = query.get('nextToken');
+    let start = 0;
+    if (after !== null && after !== '') {
+      const last = Buffer.from(after, 'base64url').toString('utf8');
+      start = all.findIndex((j) => j.id === last) + 1;
+      if (start === 0) throw new S3Error('InvalidRequest', 'The continuation token is not valid.');
+    }
+    const page = all.slice(start, start + max);
+    const more = start + max < all.length;
+    sendXml(
+      ctx.res,
+      200,
+      controlXml('ListJobsResult', {
+        NextToken: more ? Buffer.from(page[page.length - 1].id).toString('base64url') : undefined,
+        Jobs: page.length > 0 ? { member: page.map(jobListDescriptorXml) } : undefined,
+      }),
+    );
+  }
+
+  /** `Ready` and `Cancelled` as S3; Meridian also takes `Paused` (resumed by `Ready`). */
+  async #updateJobStatus(ctx: Ctx): Promise<void> {
+    const query = new URLSearchParams(ctx.rawQuery);
+    const requested = query.get('requestedJobStatus');
+    if (requested !== 'Ready' && requested !== 'Cancelled' && requested !== 'Paused') {
+      throw new S3Error('BadRequestException', 'requestedJobStatus must be Ready or Cancelled (or Paused).');
+    }
+    const job = await this.#jobs.setStatus(ctx.account, requireJobId(decodeLabel(ctx.label)), requested, query.get('statusUpdateReason') ?? undefined);
+    sendXml(ctx.res, 200, controlXml('UpdateJobStatusResult', { JobId: job.id, Status: job.status, StatusUpdateReason: job.statusUpdateReason }));
+  }
+
+  async #updateJobPriority(ctx: Ctx): Promise<void> {
+    const raw = new URLSearchParams(ctx.rawQuery).get('priority') ?? '';
+    if (!/^\d+$/.test(raw) || Number(raw) > 2147483647) {
+      throw new S3Error('BadRequestException', 'priority must be an integer from 0 to 2147483647.');
+    }
+    const job = await this.#jobs.setPriority(ctx.account, requireJobId(decodeLabel(ctx.label)), Number(raw));
+    sendXml(ctx.res, 200, controlXml('UpdateJobPriorityResult', { JobId: job.id, Priority: job.priority }));
   }
 }
 

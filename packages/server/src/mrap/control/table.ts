@@ -14,7 +14,12 @@ export type ControlOperation =
   | 'GetMultiRegionAccessPointPolicy'
   | 'GetMultiRegionAccessPointPolicyStatus'
   | 'GetMultiRegionAccessPointRoutes'
-  | 'SubmitMultiRegionAccessPointRoutes';
+  | 'SubmitMultiRegionAccessPointRoutes'
+  | 'CreateJob'
+  | 'DescribeJob'
+  | 'ListJobs'
+  | 'UpdateJobStatus'
+  | 'UpdateJobPriority';
 
 interface Entry {
   method: string;
@@ -34,6 +39,12 @@ const TABLE: readonly Entry[] = [
   { method: 'GET', path: /^\/v20180820\/mrap\/instances\/(.+)\/routes$/, op: 'GetMultiRegionAccessPointRoutes' },
   { method: 'PATCH', path: /^\/v20180820\/mrap\/instances\/(.+)\/routes$/, op: 'SubmitMultiRegionAccessPointRoutes' },
   { method: 'GET', path: /^\/v20180820\/mrap\/instances\/(.+)$/, op: 'GetMultiRegionAccessPoint' },
+  // Batch Operations jobs (Meridian runs S3ReplicateObject: Batch Replication).
+  { method: 'POST', path: /^\/v20180820\/jobs$/, op: 'CreateJob' },
+  { method: 'GET', path: /^\/v20180820\/jobs$/, op: 'ListJobs' },
+  { method: 'POST', path: /^\/v20180820\/jobs\/([^/]+)\/status$/, op: 'UpdateJobStatus' },
+  { method: 'POST', path: /^\/v20180820\/jobs\/([^/]+)\/priority$/, op: 'UpdateJobPriority' },
+  { method: 'GET', path: /^\/v20180820\/jobs\/([^/]+)$/, op: 'DescribeJob' },
 ];
 
 export type ControlMatch =

@@ -27,6 +27,20 @@ export interface RequestToSign {
   payload?: string;
 }
 
+/** Derived keys (four HMACs each) by secret, day and region: one derivation a day per region. */
+const keys = new Map<string, Buffer>();
+
+function signingKey(secret: string, date: string, region: string): Buffer {
+  const id = `${secret}\u0000${date}\u0000${region}`;
+  let key = keys.get(id);
+  if (!key) {
+    if (keys.size >= 256) keys.clear();
+    key = deriveSigningKey(secret, date, region, 's3');
+    keys.set(id, key);
+  }
+  return key;
+}
+
 /** The request's headers plus `x-amz-date`, `x-amz-content-sha256` and `authorization`. */
 export function signRequest(req: RequestToSign): Record<string, string> {
   const now = req.now ?? new Date();
@@ -51,7 +65,7 @@ export function signRequest(req: RequestToSign): Record<string, string> {
     req.payload ?? 'UNSIGNED-PAYLOAD',
   ].join('\n');
   const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(Buffer.from(canonical, 'utf8'))}`;
-  const key = deriveSigningKey(req.credentials.secretAccessKey, date, req.region, 's3');
+  const key = signingKey(req.credentials.secretAccessKey, date, req.region);
   headers.authorization =
     `${ALGORITHM} Credential=${req.credentials.accessKeyId}/${scope}, ` +
     `SignedHeaders=${signed.join(';')}, Signature=${hmacHex(key, stringToSign)}`;

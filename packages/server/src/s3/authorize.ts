@@ -1,0 +1,133 @@
+/**
+ * Who may do what to a bucket, as S3 decides it: an explicit Deny in the bucket policy always
+ * refuses; the bucket owner's own identities are allowed by ownership; anyone else (another
+ * account, or an anonymous request) needs an Allow from the bucket policy or a grant in an
+ * ACL, and Block Public Access can take public policies and public grants away.
+ *
+ * ACL grants follow S3's mapping: on a bucket, READ lists it, WRITE writes and deletes its
+ * objects, READ_ACP/WRITE_ACP read and write its ACL; on an object, READ reads it and
+ * READ_ACP/WRITE_ACP its ACL; FULL_CONTROL is all of them.
+ */
+import { S3Error } from '../core/errors.ts';
+import { evaluate, isPublicPolicy, parsePolicy, type Policy, type RequestContext } from '../policy/index.ts';
+import type { BucketRecord, Grant, Permission } from '../storage/types.ts';
+import { ALL_USERS, AUTHENTICATED_USERS } from './acl.ts';
+
+export type Principal = { type: 'anonymous' } | { type: 'account'; account: string; user?: string; canonicalId: string };
+
+export interface AuthorizeInput {
+  /** the S3 operation, e.g. `GetObject` */
+  op: string;
+  /** its IAM action, e.g. `s3:GetObject` */
+  action: string;
+  bucket: BucketRecord;
+  key?: string;
+  principal: Principal;
+  /** the bucket owner's canonical id (ACL grants name canonical ids) */
+  ownerCanonicalId: string;
+  /** condition keys of the request (aws:SourceIp, s3:prefix, ...) */
+  keys: RequestContext['keys'];
+  /** the grants of the object a read acts on, looked up only when needed */
+  objectAcl?: () => Grant[] | undefined;
+}
+
+/** Operations governed by the bucket ACL's READ: listings. */
+const BUCKET_READ = new Set(['ListObjects', 'ListObjectsV2', 'ListObjectVersions', 'ListMultipartUploads', 'HeadBucket', 'GetBucketLocation']);
+/** Object writes, governed by the bucket ACL's WRITE. */
+const BUCKET_WRITE = new Set([
+  'PutObject',
+  'CopyObject',
+  'DeleteObject',
+  'DeleteObjects',
+  'CreateMultipartUpload',
+  'UploadPart',
+  'UploadPartCopy',
+  'CompleteMultipartUpload',
+  'AbortMultipartUpload',
+  'ListParts',
+]);
+/** Object reads, governed by the object ACL's READ. */
+const OBJECT_READ = new Set(['GetObject', 'HeadObject', 'GetObjectAttributes', 'GetObjectTagging']);
+
+/** Parsed bucket policies, by their text. */
+const parsed = new Map<string, Policy>();
+
+function policyOf(bucket: BucketRecord): Policy | undefined {
+  if (bucket.policy === undefined) return undefined;
+  let p = parsed.get(bucket.policy);
+  if (!p) {
+    p = parsePolicy(bucket.policy, { kind: 'bucket', resourceArns: [`arn:aws:s3:::${bucket.name}`] });
+    if (parsed.size > 1000) parsed.clear();
+    parsed.set(bucket.policy, p);
+  }
+  return p;
+}
+
+/** The ACL permission an operation needs, and whose ACL (the bucket's or the object's). */
+function aclNeed(op: string): { on: 'bucket' | 'object'; permission: Permission } | undefined {
+  if (BUCKET_READ.has(op)) return { on: 'bucket', permission: 'READ' };
+  if (BUCKET_WRITE.has(op)) return { on: 'bucket', permission: 'WRITE' };
+  if (OBJECT_READ.has(op)) return { on: 'object', permission: 'READ' };
+  if (op === 'GetBucketAcl') return { on: 'bucket', permission: 'READ_ACP' };
+  if (op === 'PutBucketAcl') return { on: 'bucket', permission: 'WRITE_ACP' };
+  if (op === 'GetObjectAcl') return { on: 'object', permission: 'READ_ACP' };
+  if (op === 'PutObjectAcl') return { on: 'object', permission: 'WRITE_ACP' };
+  return undefined;
+}
+
+function isPublicGrant(g: Grant): boolean {
+  return g.grantee.type === 'Group' && (g.grantee.uri === ALL_USERS || g.grantee.uri === AUTHENTICATED_USERS);
+}
+
+function grantMatches(g: Grant, principal: Principal, permission: Permission): boolean {
+  if (g.permission !== permission && g.permission !== 'FULL_CONTROL') return false;
+  switch (g.grantee.type) {
+    case 'Group':
+      return g.grantee.uri === ALL_USERS || (g.grantee.uri === AUTHENTICATED_USERS && principal.type === 'account');
+    case 'CanonicalUser':
+      return principal.type === 'account' && g.grantee.id === principal.canonicalId;
+    default:
+      return false;
+  }
+}
+
+/** Throws AccessDenied unless the request is allowed. */
+export function authorize(input: AuthorizeInput): void {
+  const { bucket, principal } = input;
+  const policy = policyOf(bucket);
+  const resource = input.key !== undefined ? `arn:aws:s3:::${bucket.name}/${input.key}` : `arn:aws:s3:::${bucket.name}`;
+  const decision = policy
+    ? evaluate([policy], {
+        principal:
+          principal.type === 'anonymous'
+            ? { type: 'anonymous' }
+            : { type: 'account', account: principal.account, user: principal.user, canonicalId: principal.canonicalId },
+        action: input.action,
+        resource,
+        keys: input.keys,
+        now: new Date(),
+      })
+    : 'ImplicitDeny';
+  if (decision === 'Deny') throw new S3Error('AccessDenied');
+  // The bucket owner's own identities are allowed by ownership.
+  if (principal.type === 'account' && principal.account === bucket.owner) return;
+  const bpa = bucket.publicAccessBlock;
+  if (decision === 'Allow') {
+    // RestrictPublicBuckets: a public policy grants only the owner's and AWS services' access.
+    if (!(bpa?.restrictPublicBuckets && policy && isPublicPolicy(policy))) return;
+  }
+  const need = aclNeed(input.op);
+  if (need) {
+    const grants = need.on === 'bucket' ? bucket.acl : input.objectAcl?.();
+    const allowed = (grants ?? []).some(
+      (g) => grantMatches(g, principal, need.permission) && !(bpa?.ignorePublicAcls && isPublicGrant(g)),
+    );
+    if (allowed) return;
+  }
+  throw new S3Error('AccessDenied');
+}
+
+/** Whether a set of grants would make a resource public (Block Public Access refuses them). */
+export function hasPublicGrant(grants: readonly Grant[] | undefined): boolean {
+  return (grants ?? []).some(isPublicGrant);
+}

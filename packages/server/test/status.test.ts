@@ -1,0 +1,214 @@
+/**
+ * `meridian status` against a running world, as an operator runs it: the real command in a
+ * child process, pointed at the world's data directory. Its JSON is checked against the
+ * world's real state (regions, stores, replication, access points, faults), its table for
+ * alignment, and its exit code for a region taken down with a fault.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import {
+  CreateBucketCommand,
+  HeadObjectCommand,
+  PutBucketReplicationCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  type BucketLocationConstraint,
+} from '@aws-sdk/client-s3';
+import { CreateMultiRegionAccessPointCommand, GetMultiRegionAccessPointCommand, S3ControlClient } from '@aws-sdk/client-s3-control';
+import { faultsPath } from '../src/cli/fault.ts';
+import type { WorldStatus } from '../src/cli/status.ts';
+import { FaultStore } from '../src/core/faults.ts';
+import { eventually } from './helpers/eventually.ts';
+import { MERIDIAN_BIN } from './helpers/process.ts';
+import { CREDENTIALS, localhostResolvingHandler, startTestWorld, type TestWorld } from './helpers/world.ts';
+
+const AccountId = CREDENTIALS.accountId;
+const SIZES = [10, 1000, 200_000];
+
+function meridian(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MERIDIAN_BIN, ...args], { env: { ...process.env, MERIDIAN_LOG_LEVEL: 'warn' } }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+    });
+  });
+}
+
+describe('meridian status', () => {
+  let w: TestWorld;
+  let faults: FaultStore;
+  let alias: string;
+
+  before(async () => {
+    w = await startTestWorld({
+      mrapControl: { asyncDelayMs: 20 },
+      router: { latencyTable: { 'us-east-1': 5, 'eu-west-1': 50, 'ap-southeast-1': 100 }, probeIntervalMs: 100 },
+      replication: { retryBaseMs: 50, retryMaxMs: 500 },
+    });
+    faults = new FaultStore(faultsPath(w.dataDir));
+    const us = w.client('us-east-1');
+    const eu = w.client('eu-west-1');
+    await us.send(new CreateBucketCommand({ Bucket: 'st-src' }));
+    await us.send(new CreateBucketCommand({ Bucket: 'st-other' }));
+    await eu.send(
+      new CreateBucketCommand({ Bucket: 'st-dst', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' as BucketLocationConstraint } }),
+    );
+    await us.send(new PutBucketVersioningCommand({ Bucket: 'st-src', VersioningConfiguration: { Status: 'Enabled' } }));
+    await eu.send(new PutBucketVersioningCommand({ Bucket: 'st-dst', VersioningConfiguration: { Status: 'Enabled' } }));
+    await us.send(
+      new PutBucketReplicationCommand({
+        Bucket: 'st-src',
+        ReplicationConfiguration: {
+          Role: `arn:aws:iam::${AccountId}:role/replication`,
+          Rules: [{ ID: 'to-eu', Priority: 1, Status: 'Enabled', Filter: {}, DeleteMarkerReplication: { Status: 'Disabled' }, Destination: { Bucket: 'arn:aws:s3:::st-dst' } }],
+        },
+      }),
+    );
+    for (const [i, size] of SIZES.entries()) {
+      await us.send(new PutObjectCommand({ Bucket: 'st-src', Key: `o${i}`, Body: Buffer.alloc(size, 7) }));
+    }
+    for (let i = 0; i < SIZES.length; i++) {
+      await eventually(async () => {
+        const h = await us.send(new HeadObjectCommand({ Bucket: 'st-src', Key: `o${i}` }));
+        assert.equal(h.ReplicationStatus, 'COMPLETED');
+      });
+    }
+    const control = new S3ControlClient({
+      region: 'us-west-2',
+      endpoint: w.globalEndpoint.replace('127.0.0.1', 'localhost'),
+      credentials: CREDENTIALS,
+      requestHandler: localhostResolvingHandler(),
+      maxAttempts: 1,
+    });
+    try {
+      await control.send(
+        new CreateMultiRegionAccessPointCommand({ AccountId, Details: { Name: 'status-ap', Regions: [{ Bucket: 'st-src' }, { Bucket: 'st-dst' }] } }),
+      );
+      alias = await eventually(async () => {
+        const got = await control.send(new GetMultiRegionAccessPointCommand({ AccountId, Name: 'status-ap' }));
+        assert.equal(got.AccessPoint?.Status, 'READY');
+        return got.AccessPoint!.Alias!;
+      });
+    } finally {
+      control.destroy();
+    }
+  });
+
+  after(async () => {
+    await faults.clear();
+    await faults.close();
+    await w.close();
+  });
+
+  test('--json shows every region up with its stores, replication per rule, the access point and no faults', async () => {
+    const { code, stdout, stderr } = await meridian(['status', '--json', '--data-dir', w.dataDir]);
+    assert.equal(code, 0, stderr);
+    const s = JSON.parse(stdout) as WorldStatus;
+    assert.equal(s.ok, true);
+    assert.deepEqual(s.regions.map((r) => r.name).sort(), ['ap-southeast-1', 'eu-west-1', 'us-east-1']);
+    for (const r of s.regions) {
+      assert.equal(r.up, true, r.name);
+      assert.equal(r.endpoint, w.endpoint(r.name));
+      assert.equal(typeof r.latencyMs, 'number');
+    }
+    const byName = Object.fromEntries(s.regions.map((r) => [r.name, r]));
+    const total = SIZES.reduce((a, b) => a + b, 0);
+    assert.deepEqual(byName['us-east-1'].buckets.sort(), ['st-other', 'st-src']);
+    assert.deepEqual(byName['us-east-1'].store, { buckets: 2, objects: 3, versions: 3, bytes: total });
+    // The replicas.
+    assert.deepEqual(byName['eu-west-1'].store, { buckets: 1, objects: 3, versions: 3, bytes: total });
+    assert.deepEqual(byName['ap-southeast-1'].store, { buckets: 0, objects: 0, versions: 0, bytes: 0 });
+    assert.deepEqual(s.global, { endpoint: w.globalEndpoint, up: true, latencyMs: s.global?.latencyMs });
+
+    assert.equal(s.replication.length, 1);
+    const rule = s.replication[0];
+    assert.equal(rule.region, 'us-east-1');
+    assert.equal(rule.bucket, 'st-src');
+    assert.equal(rule.ruleId, 'to-eu');
+    assert.equal(rule.destination, 'st-dst');
+    assert.equal(rule.operationsCompleted, 3);
+    assert.equal(rule.operationsPending, 0);
+    assert.equal(rule.bytesPending, 0);
+    assert.equal(rule.operationsFailed, 0);
+    assert.equal(typeof rule.latencyMs.p99, 'number');
+    assert.equal(rule.rtc.share, 1);
+
+    assert.equal(s.mraps.length, 1);
+    const m = s.mraps[0];
+    assert.equal(m.name, 'status-ap');
+    assert.equal(m.alias, alias);
+    assert.equal(m.status, 'READY');
+    assert.deepEqual(
+      m.routes.map((r) => [r.region, r.bucket, r.active, r.healthy, r.nearest]).sort(),
+      [
+        ['eu-west-1', 'st-dst', true, true, false],
+        ['us-east-1', 'st-src', true, true, true],
+      ],
+    );
+    assert.deepEqual(s.faults, { down: [], partitions: [], slow: {} });
+  });
+
+  test('the table lines up its columns', async () => {
+    const { code, stdout } = await meridian(['status', '--data-dir', w.dataDir]);
+    assert.equal(code, 0);
+    const lines = stdout.split('\n');
+    const header = lines.find((l) => /^\s+REGION\s+STATUS\s+LATENCY\s+ENDPOINT\s+BUCKETS\s+OBJECTS\s+VERSIONS\s+BYTES$/.test(l));
+    assert.ok(header, stdout);
+    const rows = lines.slice(lines.indexOf(header) + 1, lines.indexOf(header) + 5);
+    assert.deepEqual(rows.map((r) => r.trim().split(/\s+/)[0]).sort(), ['ap-southeast-1', 'eu-west-1', 'global', 'us-east-1']);
+    for (const row of rows) {
+      assert.equal(row.indexOf(' up ') + 1, header.indexOf('STATUS'), row);
+      assert.ok(row.includes(row.startsWith('  global') ? w.globalEndpoint : 'http://'), row);
+    }
+    const us = rows.find((r) => r.includes('us-east-1'))!;
+    // Numbers are right-aligned under their heading.
+    assert.equal(us.indexOf(' 3 ', header.indexOf('ENDPOINT')) + 2, header.indexOf('OBJECTS') + 'OBJECTS'.length);
+    assert.match(us, /196\.3 KiB$/);
+    assert.match(stdout, /^Replication$/m);
+    assert.match(stdout, /us-east-1\s+st-src\s+to-eu\s+st-dst\s+0\s+0 B\s+3\s+0\s/);
+    assert.match(stdout, new RegExp(`status-ap\\s+${alias.replace('.', '\\.')}\\s+READY\\s+us-east-1\\s+st-src\\s+active\\s+healthy\\s+\\*\\s+\\d+`));
+    assert.match(stdout, /^\s+eu-west-1\s+st-dst\s+active\s+healthy\s+\d+\s+\d+\s+\d+$/m);
+    assert.match(stdout, /^Faults\n\s+None\.$/m);
+  });
+
+  test('a directory without a world is an error, not a new world', async () => {
+    const { code, stderr } = await meridian(['status', '--data-dir', `${w.dataDir}/nothing-here`]);
+    assert.equal(code, 1);
+    assert.match(stderr, /no world/);
+    assert.equal(existsSync(`${w.dataDir}/nothing-here`), false);
+  });
+
+  test('a region down: shown DOWN, out of its access point, the fault listed, exit code 1', async () => {
+    await faults.regionDown('eu-west-1');
+    try {
+      // The router notices within a few probes.
+      await eventually(async () => {
+        const res = await fetch(`${w.globalEndpoint}/_meridian/mrap/metrics`);
+        const body = (await res.json()) as { regions: { region: string; healthy: boolean }[] };
+        assert.equal(body.regions.find((r) => r.region === 'eu-west-1')?.healthy, false);
+      });
+      const { code, stdout } = await meridian(['status', '--json', '--data-dir', w.dataDir]);
+      assert.equal(code, 1);
+      const s = JSON.parse(stdout) as WorldStatus;
+      assert.equal(s.ok, false);
+      const eu = s.regions.find((r) => r.name === 'eu-west-1')!;
+      assert.equal(eu.up, false);
+      assert.equal(eu.store, undefined);
+      assert.deepEqual(eu.buckets, ['st-dst'], 'what the catalog places there is still known');
+      assert.ok(s.regions.filter((r) => r.name !== 'eu-west-1').every((r) => r.up));
+      assert.deepEqual(s.faults.down, ['eu-west-1']);
+      const route = s.mraps[0].routes.find((r) => r.region === 'eu-west-1')!;
+      assert.equal(route.healthy, false);
+
+      const text = await meridian(['status', '--data-dir', w.dataDir]);
+      assert.equal(text.code, 1);
+      assert.match(text.stdout, /3 regions, 1 down/);
+      assert.match(text.stdout, /^\s+eu-west-1\s+DOWN\s/m);
+      assert.match(text.stdout, /^\s+eu-west-1 is down$/m);
+    } finally {
+      await faults.regionUp('eu-west-1');
+    }
+  });
+});
