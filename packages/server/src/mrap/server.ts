@@ -9,8 +9,7 @@
  * flight finish. Each request is logged in one line and counted in the process's metrics
  * (`region="global"`); `/metrics` serves them with the router's (see `#isScrape`).
  */
-import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Catalog } from '../catalog/catalog.ts';
 import { S3Error, isS3Error } from '../core/errors.ts';
@@ -19,9 +18,9 @@ import type { Logger } from '../core/log.ts';
 import type { ProcessMetrics } from '../core/metrics.ts';
 import { hostWithoutPort } from '../s3/address.ts';
 import { createAuthenticator, type Authenticator } from '../s3/auth/sigv4.ts';
+import { answerClientError, closeGracefully, listenOn } from '../s3/http-edge.ts';
 import { sendError } from '../s3/respond.ts';
 import { matchRoute } from '../s3/router.ts';
-import { toXml } from '../s3/xml.ts';
 import { ControlApi } from './control/api.ts';
 import { matchControlRoute } from './control/table.ts';
 
@@ -102,33 +101,18 @@ export class GlobalServer {
   }
 
   async listen(port: number, host: string): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
+    const endpoint = await listenOn(this.#server, port, host);
     this.#control.start();
-    const addr = this.#server.address() as AddressInfo;
-    const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return `http://${h}:${addr.port}`;
+    return endpoint;
   }
+
 
   /** Stops accepting connections, lets requests in flight finish, then stops background work. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeIdleConnections();
-    const idle = setInterval(() => this.#server.closeIdleConnections(), 100);
-    const force = setTimeout(() => this.#server.closeAllConnections(), 10_000);
-    try {
-      await closed;
-    } finally {
-      clearInterval(idle);
-      clearTimeout(force);
-    }
+    await closeGracefully(this.#server);
     await this.#control.close();
   }
+
 
   /**
    * The same rule as a region's: only an unsigned GET of exactly `/metrics` (no Authorization
@@ -308,43 +292,10 @@ export class GlobalServer {
     req.once('end', () => req.setTimeout(0));
   }
 
-  /**
-   * A request Node's parser rejects (malformed, headers too large, connection closed before
-   * the declared body arrived) still gets an S3 error document with a request id.
-   */
   #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    const busy = this.#busy.get(socket);
-    if (busy) {
-      if (err.code !== 'HPE_INVALID_EOF_STATE') return;
-      const { req, res, requestId, hostId } = busy;
-      if (!res.headersSent && socket.writable) {
-        sendError(req, res, new S3Error('IncompleteBody', undefined, { headers: { connection: 'close' } }), {
-          requestId,
-          hostId,
-          resource: req.url ?? '/',
-          log: this.#log,
-        });
-        res.once('finish', () => socket.destroy());
-      } else {
-        socket.destroy();
-      }
-      return;
-    }
-    if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const e =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? new S3Error('RequestHeaderSectionTooLarge')
-        : new S3Error('InvalidRequest', 'The HTTP request could not be parsed.');
-    const requestId = newRequestId();
-    const xml = toXml('Error', { Code: e.code, Message: e.message, RequestId: requestId, HostId: newHostId() }, null);
-    socket.end(
-      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\ncontent-type: application/xml\r\n` +
-        `x-amz-request-id: ${requestId}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(xml)}\r\n\r\n${xml}`,
-    );
+    answerClientError(err, socket, this.#busy.get(socket), this.#log);
   }
+
 }
 
 function safeDecode(s: string): string | undefined {

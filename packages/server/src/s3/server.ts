@@ -1,6 +1,5 @@
-import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
 import type { Catalog } from '../catalog/catalog.ts';
 import { S3Error, isS3Error } from '../core/errors.ts';
 import { newHostId, newRequestId } from '../core/ids.ts';
@@ -50,9 +49,9 @@ import {
   putBucketPolicy,
   putPublicAccessBlock,
 } from './handlers/policy.ts';
+import { answerClientError, closeGracefully, listenOn } from './http-edge.ts';
 import { sendError } from './respond.ts';
 import { matchRoute, type Route, type Target } from './router.ts';
-import { toXml } from './xml.ts';
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   ListBuckets: listBuckets,
@@ -178,77 +177,23 @@ export class RegionServer {
     }
   }
 
-  /**
-   * A request Node's parser rejects (malformed, headers too large, connection closed before
-   * the declared body arrived) still gets an S3 error document with a request id.
-   */
   #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    const busy = this.#busy.get(socket);
-    if (busy) {
-      // Only a connection that ended mid-body is this request's to answer here; anything
-      // else surfaces through the request's own error path.
-      if (err.code !== 'HPE_INVALID_EOF_STATE') return;
-      // The connection ended before the declared body arrived: answer the request in progress.
-      const { req, res, requestId, hostId } = busy;
-      if (!res.headersSent && socket.writable) {
-        sendError(req, res, new S3Error('IncompleteBody', undefined, { headers: { connection: 'close' } }), {
-          requestId,
-          hostId,
-          resource: req.url ?? '/',
-          log: this.#log,
-        });
-        res.once('finish', () => socket.destroy());
-      } else {
-        socket.destroy();
-      }
-      return;
-    }
-    // A body cut short after its request was already answered: nobody is waiting for more.
-    if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const e =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? new S3Error('RequestHeaderSectionTooLarge')
-        : err.code === 'HPE_INVALID_EOF_STATE'
-          ? new S3Error('IncompleteBody')
-          : new S3Error('InvalidRequest', 'The HTTP request could not be parsed.');
-    const requestId = newRequestId();
-    const xml = toXml('Error', { Code: e.code, Message: e.message, RequestId: requestId, HostId: newHostId() }, null);
-    socket.end(
-      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\ncontent-type: application/xml\r\n` +
-        `x-amz-request-id: ${requestId}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(xml)}\r\n\r\n${xml}`,
-    );
+    answerClientError(err, socket, this.#busy.get(socket), this.#log);
   }
 
+
   async listen(port: number, host: string): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = this.#server.address() as AddressInfo;
-    const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return `http://${h}:${addr.port}`;
+    const endpoint = await listenOn(this.#server, port, host);
+    return endpoint;
   }
+
 
   /** Stops accepting connections, lets requests in flight finish, then closes idle sockets. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeIdleConnections();
-    const idle = setInterval(() => this.#server.closeIdleConnections(), 100);
-    const force = setTimeout(() => this.#server.closeAllConnections(), 10_000);
-    try {
-      await closed;
-    } finally {
-      clearInterval(idle);
-      clearTimeout(force);
-    }
+    await closeGracefully(this.#server);
     await this.#forwarder.close();
   }
+
 
   /**
    * `/_meridian/...`: health, readiness and Prometheus metrics for anyone; everything else

@@ -1,0 +1,90 @@
+/**
+ * What every S3-speaking HTTP server of a world does the same way (a region's endpoint, the
+ * global endpoint): answer requests Node's parser rejects with an S3 error document, listen,
+ * and close gracefully.
+ */
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { S3Error } from '../core/errors.ts';
+import { newHostId, newRequestId } from '../core/ids.ts';
+import type { Logger } from '../core/log.ts';
+import { sendError } from './respond.ts';
+import { toXml } from './xml.ts';
+
+/** The request in progress on a busy socket, so a parse error there is answered through it. */
+export interface BusyRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  hostId: string;
+}
+
+/**
+ * A request Node's parser rejects (malformed, headers too large, connection closed before
+ * the declared body arrived) still gets an S3 error document with a request id.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, busy: BusyRequest | undefined, log: Logger): void {
+  if (busy) {
+    // Only a connection that ended mid-body is this request's to answer here; anything
+    // else surfaces through the request's own error path.
+    if (err.code !== 'HPE_INVALID_EOF_STATE') return;
+    // The connection ended before the declared body arrived: answer the request in progress.
+    const { req, res, requestId, hostId } = busy;
+    if (!res.headersSent && socket.writable) {
+      sendError(req, res, new S3Error('IncompleteBody', undefined, { headers: { connection: 'close' } }), {
+        requestId,
+        hostId,
+        resource: req.url ?? '/',
+        log,
+      });
+      res.once('finish', () => socket.destroy());
+    } else {
+      socket.destroy();
+    }
+    return;
+  }
+  // A body cut short after its request was already answered: nobody is waiting for more.
+  if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new S3Error('RequestHeaderSectionTooLarge')
+      : new S3Error('InvalidRequest', 'The HTTP request could not be parsed.');
+  const requestId = newRequestId();
+  const xml = toXml('Error', { Code: e.code, Message: e.message, RequestId: requestId, HostId: newHostId() }, null);
+  socket.end(
+    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\ncontent-type: application/xml\r\n` +
+      `x-amz-request-id: ${requestId}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(xml)}\r\n\r\n${xml}`,
+  );
+}
+
+/** Listens and resolves the server's base URL (`http://127.0.0.1:9001`). */
+export async function listenOn(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return `http://${h}:${addr.port}`;
+}
+
+/** Stops accepting connections, lets requests in flight finish (10 s at most), closes idle sockets. */
+export async function closeGracefully(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const idle = setInterval(() => server.closeIdleConnections(), 100);
+  const force = setTimeout(() => server.closeAllConnections(), 10_000);
+  try {
+    await closed;
+  } finally {
+    clearInterval(idle);
+    clearTimeout(force);
+  }
+}
