@@ -18,7 +18,7 @@ import type { Logger } from '../core/log.ts';
 import type { ProcessMetrics } from '../core/metrics.ts';
 import { hostWithoutPort } from '../s3/address.ts';
 import { createAuthenticator, type Authenticator } from '../s3/auth/sigv4.ts';
-import { answerClientError, closeGracefully, listenOn } from '../s3/http-edge.ts';
+import { answerClientError, closeGracefully, listenOn, requestFinished, type RequestRecord } from '../s3/http-edge.ts';
 import { sendError } from '../s3/respond.ts';
 import { matchRoute } from '../s3/router.ts';
 import { ControlApi } from './control/api.ts';
@@ -59,15 +59,6 @@ export interface GlobalServerOptions {
   notReady?: () => string[];
   /** base domains for `<alias>.mrap.<domain>` addressing (to name the access point in logs) */
   domains?: readonly string[];
-}
-
-/** What the request log and the metrics learn about a request while it is handled. */
-interface RequestRecord {
-  operation: string;
-  bucket?: string;
-  key?: string;
-  errorCode?: string;
-  internal: boolean;
 }
 
 /** The scope of the global endpoint's series in the process's metrics. */
@@ -164,32 +155,10 @@ export class GlobalServer {
     r.operation = match.kind === 'route' ? match.route.op : 'Unknown';
   }
 
-  /** One log line and one sample per request, once its response is done (or abandoned). */
   #finished(req: IncomingMessage, res: ServerResponse, requestId: string, started: number, r: RequestRecord): void {
-    const seconds = (performance.now() - started) / 1000;
-    const status = res.headersSent ? res.statusCode : 499;
-    const bytesIn = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0) || 0;
-    const bytesOut = req.method === 'HEAD' ? 0 : Number(res.getHeader('content-length') ?? 0) || 0;
-    const errorCode = r.errorCode ?? (status >= 500 ? 'InternalError' : undefined);
-    if (!r.internal) this.#opts.metrics?.observe({ region: SCOPE, operation: r.operation, status, seconds, bytesIn, bytesOut });
-    // Never the URL or headers: they carry signatures.
-    const level = r.internal ? 'debug' : 'info';
-    if (!this.#log.isLevelEnabled(level)) return;
-    this.#log[level](
-      {
-        requestId,
-        operation: r.operation,
-        bucket: r.bucket,
-        key: r.key,
-        status,
-        durationMs: Math.round(seconds * 100_000) / 100,
-        bytesIn,
-        bytesOut,
-        ...(errorCode ? { errorCode } : {}),
-      },
-      `${r.operation} ${status} in ${Math.round(seconds * 100_000) / 100} ms`,
-    );
+    requestFinished({ scope: SCOPE, metrics: this.#opts.metrics, log: this.#log }, req, res, requestId, started, r);
   }
+
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();

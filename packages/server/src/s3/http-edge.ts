@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { S3Error } from '../core/errors.ts';
 import { newHostId, newRequestId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
+import type { ProcessMetrics } from '../core/metrics.ts';
 import { sendError } from './respond.ts';
 import { toXml } from './xml.ts';
 
@@ -87,4 +88,52 @@ export async function closeGracefully(server: Server): Promise<void> {
     clearInterval(idle);
     clearTimeout(force);
   }
+}
+
+/** What the request log and the metrics learn about a request while it is handled. */
+export interface RequestRecord {
+  operation: string;
+  bucket?: string;
+  key?: string;
+  errorCode?: string;
+  /** operator endpoints: logged at debug level and not counted */
+  internal: boolean;
+}
+
+/**
+ * One log line and one metrics sample per request, once its response is done (or abandoned).
+ * Never the URL or headers: a presigned URL's query and the Authorization header carry signatures.
+ */
+export function requestFinished(
+  where: { scope: string; metrics?: ProcessMetrics; log: Logger },
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  started: number,
+  r: RequestRecord,
+): void {
+  const seconds = (performance.now() - started) / 1000;
+  // A client that went away before the answer: nginx's 499.
+  const status = res.headersSent ? res.statusCode : 499;
+  const bytesIn = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0) || 0;
+  const bytesOut = req.method === 'HEAD' ? 0 : Number(res.getHeader('content-length') ?? 0) || 0;
+  const errorCode = r.errorCode ?? (status >= 500 ? 'InternalError' : undefined);
+  if (!r.internal) where.metrics?.observe({ region: where.scope, operation: r.operation, status, seconds, bytesIn, bytesOut });
+  const level = r.internal ? 'debug' : 'info';
+  if (!where.log.isLevelEnabled(level)) return;
+  const ms = Math.round(seconds * 100_000) / 100;
+  where.log[level](
+    {
+      requestId,
+      operation: r.operation,
+      bucket: r.bucket,
+      key: r.key,
+      status,
+      durationMs: ms,
+      bytesIn,
+      bytesOut,
+      ...(errorCode ? { errorCode } : {}),
+    },
+    `${r.operation} ${status} in ${ms} ms`,
+  );
 }

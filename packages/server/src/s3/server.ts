@@ -49,7 +49,7 @@ import {
   putBucketPolicy,
   putPublicAccessBlock,
 } from './handlers/policy.ts';
-import { answerClientError, closeGracefully, listenOn } from './http-edge.ts';
+import { answerClientError, closeGracefully, listenOn, requestFinished, type RequestRecord } from './http-edge.ts';
 import { sendError } from './respond.ts';
 import { matchRoute, type Route, type Target } from './router.ts';
 
@@ -129,16 +129,6 @@ export interface RegionServerOptions {
    * not loaded); empty when the region can serve.
    */
   notReady?: () => string[];
-}
-
-/** What the request log and the metrics learn about a request while it is handled. */
-interface RequestRecord {
-  operation: string;
-  bucket?: string;
-  key?: string;
-  errorCode?: string;
-  /** operator endpoints: logged at debug level and not counted */
-  internal: boolean;
 }
 
 /** Answers an operator request, or undefined if it knows no such endpoint. */
@@ -296,35 +286,10 @@ export class RegionServer {
     }
   }
 
-  /** One log line and one sample per request, once its response is done (or abandoned). */
   #finished(req: IncomingMessage, res: ServerResponse, requestId: string, started: number, r: RequestRecord): void {
-    const seconds = (performance.now() - started) / 1000;
-    // A client that went away before the answer: nginx's 499.
-    const status = res.headersSent ? res.statusCode : 499;
-    const bytesIn = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0) || 0;
-    const bytesOut = req.method === 'HEAD' ? 0 : Number(res.getHeader('content-length') ?? 0) || 0;
-    const errorCode = r.errorCode ?? (status >= 500 ? 'InternalError' : undefined);
-    if (!r.internal) {
-      this.#opts.metrics?.observe({ region: this.region, operation: r.operation, status, seconds, bytesIn, bytesOut });
-    }
-    // Never the URL or headers: a presigned URL's query and the Authorization header carry signatures.
-    const level = r.internal ? 'debug' : 'info';
-    if (!this.#log.isLevelEnabled(level)) return;
-    this.#log[level](
-      {
-        requestId,
-        operation: r.operation,
-        bucket: r.bucket,
-        key: r.key,
-        status,
-        durationMs: Math.round(seconds * 100_000) / 100,
-        bytesIn,
-        bytesOut,
-        ...(errorCode ? { errorCode } : {}),
-      },
-      `${r.operation} ${status} in ${Math.round(seconds * 100_000) / 100} ms`,
-    );
+    requestFinished({ scope: this.region, metrics: this.#opts.metrics, log: this.#log }, req, res, requestId, started, r);
   }
+
 
   /**
    * Authorization (s3/authorize.ts): requests on a bucket of this region are checked against
