@@ -94,11 +94,11 @@ async function createBuckets(w: TestWorld, buckets: Record<string, string>): Pro
 
 const POLICY_PRIVATE = JSON.stringify({
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${AccountId}:root` }, Action: 's3:GetObject', Resource: '*' }],
+  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${AccountId}:root` }, Action: 's3:GetObject', Resource: `arn:aws:s3::${AccountId}:accesspoint/*` }],
 });
 const POLICY_PUBLIC = JSON.stringify({
   Version: '2012-10-17',
-  Statement: { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: '*' },
+  Statement: { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3::${AccountId}:accesspoint/*` },
 });
 
 describe('S3 Control: Multi-Region Access Points', () => {

@@ -14,6 +14,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutBucketPolicyCommand,
   PutBucketReplicationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -22,6 +23,7 @@ import {
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
 import {
+  PutMultiRegionAccessPointPolicyCommand,
   CreateMultiRegionAccessPointCommand,
   DescribeMultiRegionAccessPointOperationCommand,
   GetMultiRegionAccessPointCommand,
@@ -38,6 +40,7 @@ import { rejectsWith } from './helpers/s3-errors.ts';
 import { CREDENTIALS, localhostResolvingHandler, startTestWorld, type TestWorld } from './helpers/world.ts';
 
 const AccountId = CREDENTIALS.accountId;
+const OTHER = { accessKeyId: 'AKIAMRAPOTHER', secretAccessKey: 'mrap-other-secret', accountId: '444455556666' };
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'] as const;
 const BUCKETS: Record<(typeof REGIONS)[number], string> = {
   'us-east-1': 'mrap-data-use1',
@@ -62,6 +65,7 @@ describe('MRAP data plane', () => {
   before(async () => {
     w = await startTestWorld({
       mrapControl: { asyncDelayMs: 50, routeUpdateMs: 50 },
+      keys: [OTHER],
       router: { latencyTable: { 'eu-west-1': 5, 'us-east-1': 40, 'ap-southeast-1': 120 }, probeIntervalMs: 200 },
       replication: { retryBaseMs: 50, retryMaxMs: 500 },
     });
@@ -336,6 +340,58 @@ describe('MRAP data plane', () => {
           RouteUpdates: REGIONS.map((Region) => ({ Region, TrafficDialPercentage: 100 })),
         }),
       );
+    }
+  });
+
+  test("another account needs the access point's policy and then the bucket's own", async () => {
+    const other = new S3Client({ region: 'us-east-1', endpoint: w.globalEndpoint, forcePathStyle: true, credentials: OTHER, maxAttempts: 1 });
+    try {
+      await rejectsWith(other.send(new GetObjectCommand({ Bucket: alias, Key: 'orders/1.json' })), 'AccessDenied', 403);
+      const arn = `arn:aws:s3::${AccountId}:accesspoint/${alias}`;
+      const put = await control.send(
+        new PutMultiRegionAccessPointPolicyCommand({
+          AccountId,
+          Details: {
+            Name: 'everywhere',
+            Policy: JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [
+                { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OTHER.accountId}:root` }, Action: 's3:GetObject', Resource: `${arn}/object/*` },
+              ],
+            }),
+          },
+        }),
+      );
+      await eventually(async () => {
+        const op = await control.send(new DescribeMultiRegionAccessPointOperationCommand({ AccountId, RequestTokenARN: put.RequestTokenARN }));
+        assert.equal(op.AsyncOperation?.RequestStatus, 'SUCCEEDED');
+      });
+      // The access point lets the other account through; the bucket it lands on does not yet.
+      await rejectsWith(other.send(new GetObjectCommand({ Bucket: alias, Key: 'orders/1.json' })), 'AccessDenied', 403);
+      for (const region of REGIONS) {
+        await w.client(region).send(
+          new PutBucketPolicyCommand({
+            Bucket: BUCKETS[region],
+            Policy: JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Principal: { AWS: `arn:aws:iam::${OTHER.accountId}:root` },
+                  Action: 's3:GetObject',
+                  Resource: `arn:aws:s3:::${BUCKETS[region]}/*`,
+                },
+              ],
+            }),
+          }),
+        );
+      }
+      const got = await other.send(new GetObjectCommand({ Bucket: alias, Key: 'orders/1.json' }));
+      assert.equal(await got.Body!.transformToString(), '{"id":1}');
+      // Only what both policies allow: no writes.
+      await rejectsWith(other.send(new PutObjectCommand({ Bucket: alias, Key: 'intruder', Body: 'x' })), 'AccessDenied', 403);
+    } finally {
+      other.destroy();
     }
   });
 });

@@ -19,6 +19,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { Catalog, MrapRecord, MrapRegion } from '../catalog/catalog.ts';
 import { S3Error } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import { evaluate, isPublicPolicy, parsePolicy, type Policy } from '../policy/index.ts';
 import { signRequest } from '../s3/auth/sign.ts';
 import { createAuthenticator, type Authenticator, type SignedRequest } from '../s3/auth/sigv4.ts';
 import { requestBody } from '../s3/body.ts';
@@ -102,6 +103,8 @@ export class MrapRouter {
   /** upload id → region where the upload began */
   readonly #uploads = new Map<string, string>();
   readonly #counters = new Map<string, Counters>();
+  /** parsed access point policies, by their text */
+  readonly #policies = new Map<string, Policy>();
 
   constructor(opts: RouterOptions) {
     this.#opts = opts;
@@ -181,6 +184,7 @@ export class MrapRouter {
         fields: op ? { Operation: op } : {},
       });
     }
+    this.#checkAccessPointPolicy(mrap, auth, match.kind === 'route' ? match.route.action : '', key, req);
 
     let candidates = routeCandidates(mrap, this.#opts.health);
     const uploadId = query.get('uploadId');
@@ -229,6 +233,40 @@ export class MrapRouter {
       counters.totalMs += performance.now() - started;
       return;
     }
+  }
+
+  /**
+   * The access point's own policy, as AWS applies it before the bucket's: an explicit Deny
+   * refuses anyone; another account needs an Allow, which Block Public Access (on for every
+   * MRAP unless created otherwise) takes away when the policy is public. The owner's account
+   * needs no Allow. The region then judges the request by the bucket's own rules.
+   */
+  #checkAccessPointPolicy(mrap: MrapRecord, auth: SignedRequest, action: string, key: string, req: IncomingMessage): void {
+    const account = auth.credential.accountId;
+    const owner = account === mrap.account;
+    const text = mrap.policy?.established;
+    if (text === undefined) {
+      if (!owner) throw new S3Error('AccessDenied');
+      return;
+    }
+    const arn = `arn:aws:s3::${mrap.account}:accesspoint/${mrap.alias}`;
+    let policy = this.#policies.get(text);
+    if (!policy) {
+      policy = parsePolicy(text, { kind: 'mrap', resourceArns: [arn] });
+      if (this.#policies.size > 1000) this.#policies.clear();
+      this.#policies.set(text, policy);
+    }
+    const decision = evaluate([policy], {
+      principal: { type: 'account', account, user: auth.credential.user },
+      action,
+      resource: key === '' ? arn : `${arn}/object/${key}`,
+      keys: { 'aws:SourceIp': req.socket.remoteAddress ?? '', 'aws:SecureTransport': false },
+      now: new Date(),
+    });
+    if (decision === 'Deny') throw new S3Error('AccessDenied');
+    if (owner) return;
+    const restricted = mrap.publicAccessBlock.restrictPublicBuckets && isPublicPolicy(policy);
+    if (decision !== 'Allow' || restricted) throw new S3Error('AccessDenied');
   }
 
   /** The payload as the region should receive it; small ones are kept for a second attempt. */

@@ -257,12 +257,12 @@ export class ControlApi {
   }
 
   #getPolicyStatus(ctx: Ctx): void {
-    const { policy } = this.#byName(ctx);
+    const { policy, account, alias } = this.#byName(ctx);
     sendXml(
       ctx.res,
       200,
       controlXml('GetMultiRegionAccessPointPolicyStatusResult', {
-        Established: { IsPublic: policyIsPublic(policy?.established) },
+        Established: { IsPublic: policyIsPublic(policy?.established, mrapArn(account, alias)) },
       }),
     );
   }

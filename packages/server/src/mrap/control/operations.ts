@@ -24,7 +24,7 @@ import type {
   MrapRequestDetails,
 } from '../../catalog/catalog.ts';
 import type { Logger } from '../../core/log.ts';
-import { MAX_MRAPS_PER_ACCOUNT, newAlias } from './names.ts';
+import { MAX_MRAPS_PER_ACCOUNT, mrapArn, newAlias } from './names.ts';
 import { checkPolicy } from './policy.ts';
 
 export interface OperationsOptions {
@@ -225,7 +225,7 @@ export class MrapOperations {
   async #putPolicy(account: string, name: string, policy: string): Promise<string[]> {
     const current = this.#existing(account, name);
     if (current.status !== 'READY') throw notReady(name);
-    const check = checkPolicy(policy);
+    const check = checkPolicy(policy, mrapArn(account, current.alias));
     if (!check.ok) throw new AsyncFailure('MalformedPolicy', check.message, name);
     await this.#catalog.updateMrap(account, name, (r) => ({ ...r, policy: { ...r.policy, proposed: policy } }));
     await this.#sleep();
