@@ -12,6 +12,7 @@ import {
   GetObjectAclCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  PutBucketPolicyCommand,
   PutBucketReplicationCommand,
   PutBucketVersioningCommand,
   PutObjectAclCommand,
@@ -38,13 +39,15 @@ interface Series {
   rtc: { thresholdMs: number; within: number; missed: number; share?: number };
 }
 
+const OTHER = { accessKeyId: 'AKIAREPLOTHER', secretAccessKey: 'repl-other-secret', accountId: '444455556666' };
+
 describe('replication operations', () => {
   let w: TestWorld;
   let us: S3Client;
   let eu: S3Client;
 
   before(async () => {
-    w = await startTestWorld({ replication: { retryBaseMs: 20, retryMaxMs: 200 } });
+    w = await startTestWorld({ replication: { retryBaseMs: 20, retryMaxMs: 200 }, keys: [OTHER] });
     us = w.client('us-east-1');
     eu = w.client('eu-west-1');
     await us.send(new CreateBucketCommand({ Bucket: 'ops-src' }));
@@ -214,5 +217,62 @@ describe('replication operations', () => {
     );
     const after = (await eu.send(new GetObjectAclCommand({ Bucket: 'ops-owned', Key: 'shared' }))).Grants ?? [];
     assert.equal(after.length, 1, 'still private after the source ACL changed');
+  });
+
+  test("a destination of another account takes replicas only where its bucket policy allows the source's account", async () => {
+    const theirs = w.client('eu-west-1', { credentials: OTHER });
+    await theirs.send(new CreateBucketCommand({ Bucket: 'ops-theirs', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    await theirs.send(new PutBucketVersioningCommand({ Bucket: 'ops-theirs', VersioningConfiguration: { Status: 'Enabled' } }));
+    await us.send(new CreateBucketCommand({ Bucket: 'ops-cross-src' }));
+    await us.send(new PutBucketVersioningCommand({ Bucket: 'ops-cross-src', VersioningConfiguration: { Status: 'Enabled' } }));
+    await us.send(
+      new PutBucketReplicationCommand({
+        Bucket: 'ops-cross-src',
+        ReplicationConfiguration: {
+          Role: 'arn:aws:iam::111122223333:role/replication',
+          Rules: [
+            {
+              ID: 'to-them',
+              Priority: 1,
+              Status: 'Enabled',
+              Filter: {},
+              DeleteMarkerReplication: { Status: 'Disabled' },
+              Destination: { Bucket: 'arn:aws:s3:::ops-theirs', Account: OTHER.accountId },
+            },
+          ],
+        },
+      }),
+    );
+    const refused = await us.send(new PutObjectCommand({ Bucket: 'ops-cross-src', Key: 'shared', Body: 'for them' }));
+    await eventually(async () =>
+      assert.equal((await us.send(new HeadObjectCommand({ Bucket: 'ops-cross-src', Key: 'shared' }))).ReplicationStatus, 'FAILED'),
+    );
+    await theirs.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'ops-theirs',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: 'arn:aws:iam::111122223333:root' },
+              Action: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'],
+              Resource: 'arn:aws:s3:::ops-theirs/*',
+            },
+          ],
+        }),
+      }),
+    );
+    const retry = await rawRequest(
+      w.endpoint('us-east-1'),
+      { method: 'POST', path: '/_meridian/replication/retry', query: { bucket: 'ops-cross-src' } },
+      { credentials: CREDENTIALS },
+    );
+    assert.equal(retry.status, 200, retry.text);
+    await eventually(async () => {
+      const h = await theirs.send(new HeadObjectCommand({ Bucket: 'ops-theirs', Key: 'shared', VersionId: refused.VersionId }));
+      assert.equal(h.ReplicationStatus, 'REPLICA');
+    });
+    assert.equal((await us.send(new HeadObjectCommand({ Bucket: 'ops-cross-src', Key: 'shared' }))).ReplicationStatus, 'COMPLETED');
   });
 });

@@ -280,6 +280,9 @@ export class Replicator {
       headers: {
         host: url.host,
         'content-length': String(length),
+        // The destination judges the copy as the source bucket owner's (its bucket policy may
+        // refuse another account's replicas).
+        'x-meridian-on-behalf-of': engine.getBucket(e.bucket)?.owner ?? version.owner,
         ...replicaHeaders(version, {
           storageClass: e.storageClass,
           metadataOnly: e.operation === 'metadata',

@@ -50,6 +50,7 @@ import {
   putPublicAccessBlock,
 } from './handlers/policy.ts';
 import { answerClientError, closeGracefully, listenOn, requestFinished, type RequestRecord } from './http-edge.ts';
+import { isReplicaRequest } from './replica-protocol.ts';
 import { sendError } from './respond.ts';
 import { matchRoute, type Route, type Target } from './router.ts';
 
@@ -331,7 +332,7 @@ export class RegionServer {
           };
     const check = () => authorize({
       op: route.op,
-      action: route.action,
+      action: replicaAction(req) ?? route.action,
       bucket,
       key,
       principal,
@@ -558,6 +559,17 @@ export class RegionServer {
  * (the MRAP router forwarding a client's request), the account it names in
  * `x-meridian-on-behalf-of`. No user key can use that header.
  */
+/**
+ * A replicated write is judged by the replication actions S3's bucket policies name:
+ * s3:ReplicateObject, s3:ReplicateDelete (delete markers), s3:ReplicateTags (tag and ACL changes).
+ */
+function replicaAction(req: IncomingMessage): string | undefined {
+  if (!isReplicaRequest(req.headers)) return undefined;
+  if (req.headers['x-meridian-delete-marker'] === 'true') return 's3:ReplicateDelete';
+  if (req.headers['x-meridian-operation'] === 'metadata') return 's3:ReplicateTags';
+  return 's3:ReplicateObject';
+}
+
 /** The request an admitted anonymous read acts as: the bucket owner's account, no payload to check. */
 function anonymousStandIn(owner: string): SignedRequest {
   return {
