@@ -13,12 +13,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Catalog } from '../catalog/catalog.ts';
 import { S3Error, isS3Error } from '../core/errors.ts';
-import { newHostId, newRequestId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
 import type { ProcessMetrics } from '../core/metrics.ts';
 import { hostWithoutPort } from '../s3/address.ts';
 import { createAuthenticator, type Authenticator } from '../s3/auth/sigv4.ts';
-import { answerClientError, closeGracefully, listenOn, requestFinished, type RequestRecord } from '../s3/http-edge.ts';
+import { answerClientError, closeGracefully, listenOn, startRequest, type RequestRecord } from '../s3/http-edge.ts';
 import { sendError } from '../s3/respond.ts';
 import { matchRoute } from '../s3/router.ts';
 import { ControlApi } from './control/api.ts';
@@ -155,29 +154,15 @@ export class GlobalServer {
     r.operation = match.kind === 'route' ? match.route.op : 'Unknown';
   }
 
-  #finished(req: IncomingMessage, res: ServerResponse, requestId: string, started: number, r: RequestRecord): void {
-    requestFinished({ scope: SCOPE, metrics: this.#opts.metrics, log: this.#log }, req, res, requestId, started, r);
-  }
+
 
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const requestId = newRequestId();
-    const hostId = newHostId();
-    res.setHeader('x-amz-request-id', requestId);
-    res.setHeader('x-amz-id-2', hostId);
-    res.setHeader('server', 'Meridian');
-    const socket = req.socket;
-    this.#busy.set(socket, { req, res, requestId, hostId });
-    const record: RequestRecord = { operation: 'Unknown', internal: false };
-    res.once('close', () => {
-      this.#busy.delete(socket);
-      this.#finished(req, res, requestId, started, record);
+    const { requestId, hostId, record, rawPath, rawQuery } = startRequest(req, res, this.#busy, {
+      scope: SCOPE,
+      metrics: this.#opts.metrics,
+      log: this.#log,
     });
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const rawPath = q === -1 ? url : url.slice(0, q);
-    const rawQuery = q === -1 ? '' : url.slice(q + 1);
     try {
       if (this.#isScrape(req, rawPath, rawQuery)) {
         record.operation = 'Metrics';

@@ -137,3 +137,47 @@ export function requestFinished(
     `${r.operation} ${status} in ${ms} ms`,
   );
 }
+
+/** What a server knows about a request from its first moment. */
+export interface StartedRequest {
+  requestId: string;
+  hostId: string;
+  record: RequestRecord;
+  rawPath: string;
+  rawQuery: string;
+}
+
+/**
+ * Begins a request the same way on every endpoint: request ids and server headers on the
+ * response, the socket marked busy (parse errors are answered through this request), and one
+ * log line and metrics sample when the response is done or abandoned.
+ */
+export function startRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  busy: WeakMap<Duplex, BusyRequest>,
+  where: { scope: string; metrics?: ProcessMetrics; log: Logger },
+): StartedRequest {
+  const started = performance.now();
+  const requestId = newRequestId();
+  const hostId = newHostId();
+  res.setHeader('x-amz-request-id', requestId);
+  res.setHeader('x-amz-id-2', hostId);
+  res.setHeader('server', 'Meridian');
+  const socket = req.socket;
+  busy.set(socket, { req, res, requestId, hostId });
+  const record: RequestRecord = { operation: 'Unknown', internal: false };
+  res.once('close', () => {
+    busy.delete(socket);
+    requestFinished(where, req, res, requestId, started, record);
+  });
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return {
+    requestId,
+    hostId,
+    record,
+    rawPath: q === -1 ? url : url.slice(0, q),
+    rawQuery: q === -1 ? '' : url.slice(q + 1),
+  };
+}

@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Catalog } from '../catalog/catalog.ts';
 import { S3Error, isS3Error } from '../core/errors.ts';
-import { newHostId, newRequestId } from '../core/ids.ts';
 import type { FaultStore } from '../core/faults.ts';
 import type { Logger } from '../core/log.ts';
 import type { ProcessMetrics, StoreStats } from '../core/metrics.ts';
@@ -49,7 +48,7 @@ import {
   putBucketPolicy,
   putPublicAccessBlock,
 } from './handlers/policy.ts';
-import { answerClientError, closeGracefully, listenOn, requestFinished, type RequestRecord } from './http-edge.ts';
+import { answerClientError, closeGracefully, listenOn, startRequest } from './http-edge.ts';
 import { isReplicaRequest } from './replica-protocol.ts';
 import { sendError } from './respond.ts';
 import { matchRoute, type Route, type Target } from './router.ts';
@@ -287,9 +286,7 @@ export class RegionServer {
     }
   }
 
-  #finished(req: IncomingMessage, res: ServerResponse, requestId: string, started: number, r: RequestRecord): void {
-    requestFinished({ scope: this.region, metrics: this.#opts.metrics, log: this.#log }, req, res, requestId, started, r);
-  }
+
 
 
   /**
@@ -386,18 +383,10 @@ export class RegionServer {
       const delay = faults.delayMs(this.region);
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     }
-    const started = performance.now();
-    const requestId = newRequestId();
-    const hostId = newHostId();
-    res.setHeader('x-amz-request-id', requestId);
-    res.setHeader('x-amz-id-2', hostId);
-    res.setHeader('server', 'Meridian');
-    const socket = req.socket;
-    this.#busy.set(socket, { req, res, requestId, hostId });
-    const record: RequestRecord = { operation: 'Unknown', internal: false };
-    res.once('close', () => {
-      this.#busy.delete(socket);
-      this.#finished(req, res, requestId, started, record);
+    const { requestId, hostId, record, rawPath, rawQuery } = startRequest(req, res, this.#busy, {
+      scope: this.region,
+      metrics: this.#opts.metrics,
+      log: this.#log,
     });
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
       req.setTimeout(this.#opts.idleTimeoutMs ?? 20_000, () => {
@@ -408,15 +397,11 @@ export class RegionServer {
           resource: rawPath,
           log: this.#log,
         });
-        res.once('finish', () => socket.destroy());
+        res.once('finish', () => req.socket.destroy());
       });
       // Once the body is in, the request may legitimately take a while (fsync of a large object).
       req.once('end', () => req.setTimeout(0));
     }
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const rawPath = q === -1 ? url : url.slice(0, q);
-    const rawQuery = q === -1 ? '' : url.slice(q + 1);
     let resource = rawPath;
     try {
       if (this.#isScrape(req, rawPath, rawQuery)) {
