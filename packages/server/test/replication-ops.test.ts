@@ -165,9 +165,13 @@ describe('replication operations', () => {
   });
 
   test('under AccessControlTranslation the replica is private to the destination owner, and ACL changes stay home', async () => {
-    await eu.send(new CreateBucketCommand({ Bucket: 'ops-owned', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    // ACLs enabled on both sides (new buckets have them disabled), so that the replica's ACL
+    // is private by the translation, not by Object Ownership.
+    await eu.send(
+      new CreateBucketCommand({ Bucket: 'ops-owned', ObjectOwnership: 'ObjectWriter', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }),
+    );
     await eu.send(new PutBucketVersioningCommand({ Bucket: 'ops-owned', VersioningConfiguration: { Status: 'Enabled' } }));
-    await us.send(new CreateBucketCommand({ Bucket: 'ops-act-src' }));
+    await us.send(new CreateBucketCommand({ Bucket: 'ops-act-src', ObjectOwnership: 'ObjectWriter' }));
     await us.send(new PutBucketVersioningCommand({ Bucket: 'ops-act-src', VersioningConfiguration: { Status: 'Enabled' } }));
     await us.send(
       new PutBucketReplicationCommand({

@@ -40,6 +40,7 @@ import {
   type ReplicationRule,
   type S3Client,
   type Tag,
+  type ObjectOwnership,
 } from '@aws-sdk/client-s3';
 import { eventually } from './helpers/eventually.ts';
 import { rejectsWith } from './helpers/s3-errors.ts';
@@ -53,6 +54,8 @@ type Region = 'us-east-1' | 'eu-west-1' | 'ap-southeast-1';
 const US: Region = 'us-east-1';
 const EU: Region = 'eu-west-1';
 const AP: Region = 'ap-southeast-1';
+/** New buckets have ACLs disabled (BucketOwnerEnforced); the ACL tests' buckets take them. */
+const ACLS = { objectOwnership: 'ObjectWriter' } as const;
 
 /** A bucket and a client of its region. */
 interface Bucket {
@@ -97,11 +100,16 @@ describe('replication', { concurrency: true }, () => {
 
   // ---- helpers over the world ----
 
-  async function bucket(name: string, region: Region, opts: { versioned?: boolean } = {}): Promise<Bucket> {
+  async function bucket(
+    name: string,
+    region: Region,
+    opts: { versioned?: boolean; objectOwnership?: ObjectOwnership } = {},
+  ): Promise<Bucket> {
     const s3 = client(region);
     await s3.send(
       new CreateBucketCommand({
         Bucket: name,
+        ObjectOwnership: opts.objectOwnership,
         ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region } }),
       }),
     );
@@ -873,8 +881,8 @@ describe('replication', { concurrency: true }, () => {
   // ---- 10. ACLs ----
 
   test('an object ACL (public-read) is on the replica', async () => {
-    const s = await bucket('rep-acl-src', US);
-    const d = await bucket('rep-acl-dst', AP);
+    const s = await bucket('rep-acl-src', US, ACLS);
+    const d = await bucket('rep-acl-dst', AP, ACLS);
     await configure(s, [rule(d.name, 1)]);
     const id = await put(s, 'public', 'everyone may read', { ACL: 'public-read' });
     await waitReplica(d, 'public', id);
@@ -896,8 +904,8 @@ describe('replication', { concurrency: true }, () => {
     let src: Bucket;
     let dst: Bucket;
     before(async () => {
-      src = await bucket('rep-meta-src', US);
-      dst = await bucket('rep-meta-dst', EU);
+      src = await bucket('rep-meta-src', US, ACLS);
+      dst = await bucket('rep-meta-dst', EU, ACLS);
       await configure(src, [rule(dst.name, 1)]);
     });
 

@@ -1,7 +1,10 @@
 /**
  * Bucket and object ACLs end to end through the stock SDK: every canned ACL, grant headers,
  * the AccessControlPolicy document both ways, ACLs of older versions, and S3's errors for
- * ACLs it refuses. ACLs are stored and returned; enforcing them is a later step.
+ * ACLs it refuses. New buckets have ACLs disabled (Object Ownership BucketOwnerEnforced, as
+ * in S3 since April 2023), so these buckets are created with ObjectWriter, where ACLs work;
+ * what a bucket without ACLs does is in s3-ownership.test.ts, how ACLs grant access in
+ * s3-authz.test.ts and s3-authz-matrix.test.ts.
  * Expectations are AWS S3's (see .tmp/s3-facts.md §7).
  */
 import assert from 'node:assert/strict';
@@ -74,7 +77,7 @@ describe('ACLs', () => {
     w = await startTestWorld();
     s3 = w.client('us-east-1');
     endpoint = w.endpoint('us-east-1');
-    await s3.send(new CreateBucketCommand({ Bucket: 'acl' }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'acl', ObjectOwnership: 'ObjectWriter' }));
   });
   after(() => w.close());
 
@@ -121,7 +124,7 @@ describe('ACLs', () => {
       await rejectsWith(s3.send(new GetObjectAclCommand({ Bucket: 'acl', Key: 'missing' })), 'NoSuchKey', 404);
       await rejectsWith(s3.send(new PutObjectAclCommand({ Bucket: 'acl', Key: 'missing', ACL: 'private' })), 'NoSuchKey', 404);
 
-      await s3.send(new CreateBucketCommand({ Bucket: 'acl-marker' }));
+      await s3.send(new CreateBucketCommand({ Bucket: 'acl-marker', ObjectOwnership: 'ObjectWriter' }));
       await s3.send(new PutBucketVersioningCommand({ Bucket: 'acl-marker', VersioningConfiguration: { Status: 'Enabled' } }));
       await put('k', {}, 'acl-marker');
       const marker = (await s3.send(new DeleteObjectCommand({ Bucket: 'acl-marker', Key: 'k' }))).VersionId;
@@ -152,7 +155,7 @@ describe('ACLs', () => {
     }
 
     test('CreateBucket takes a canned ACL', async () => {
-      await s3.send(new CreateBucketCommand({ Bucket: 'born-public', ACL: 'public-read' }));
+      await s3.send(new CreateBucketCommand({ Bucket: 'born-public', ACL: 'public-read', ObjectOwnership: 'ObjectWriter' }));
       assert.deepEqual(await bucketAcl('born-public'), CANNED['public-read']);
     });
 
@@ -262,7 +265,7 @@ describe('ACLs', () => {
         ],
       };
       const expected: Simple[] = [owner, ['CanonicalUser', OTHER, 'WRITE_ACP'], ['Group', ALL_USERS, 'READ'], ['Group', LOG_DELIVERY, 'WRITE']];
-      await s3.send(new CreateBucketCommand({ Bucket: 'acl-doc' }));
+      await s3.send(new CreateBucketCommand({ Bucket: 'acl-doc', ObjectOwnership: 'ObjectWriter' }));
       await s3.send(new PutBucketAclCommand({ Bucket: 'acl-doc', AccessControlPolicy: policy }));
       assert.deepEqual(await bucketAcl('acl-doc'), expected);
       await put('doc', {}, 'acl-doc');
@@ -331,7 +334,7 @@ describe('ACLs', () => {
 
   describe('versions', () => {
     test('each version has its own ACL; PutObjectAcl and GetObjectAcl take a version id', async () => {
-      await s3.send(new CreateBucketCommand({ Bucket: 'acl-versions' }));
+      await s3.send(new CreateBucketCommand({ Bucket: 'acl-versions', ObjectOwnership: 'ObjectWriter' }));
       await s3.send(new PutBucketVersioningCommand({ Bucket: 'acl-versions', VersioningConfiguration: { Status: 'Enabled' } }));
       const v1 = (await put('k', {}, 'acl-versions')).VersionId;
       const v2 = (await put('k', {}, 'acl-versions')).VersionId;

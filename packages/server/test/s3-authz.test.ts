@@ -1,9 +1,12 @@
 /**
  * Authorization as S3 decides it: the owner's account by ownership, another account only with
- * a bucket policy's Allow, anonymous requests only where a policy or an ACL makes something
- * public and Block Public Access does not take it away; an explicit Deny always wins.
+ * a bucket policy's Allow, anonymous requests (reads and writes) only where a policy or an ACL
+ * makes something public and Block Public Access — the bucket's or its account's, set through
+ * S3 Control — does not take it away; an explicit Deny always wins.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
@@ -11,16 +14,27 @@ import {
   DeleteObjectCommand,
   GetBucketPolicyCommand,
   GetBucketPolicyStatusCommand,
+  GetObjectAclCommand,
   GetObjectCommand,
   GetPublicAccessBlockCommand,
   ListObjectsV2Command,
   PutBucketPolicyCommand,
+  PutObjectAclCommand,
   PutObjectCommand,
   PutPublicAccessBlockCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import {
+  DeletePublicAccessBlockCommand as DeleteAccountPublicAccessBlockCommand,
+  GetPublicAccessBlockCommand as GetAccountPublicAccessBlockCommand,
+  PutPublicAccessBlockCommand as PutAccountPublicAccessBlockCommand,
+  S3ControlClient,
+  S3ControlServiceException,
+} from '@aws-sdk/client-s3-control';
+import { canonicalUserId } from '../src/s3/handlers/bucket.ts';
+import { sha256Hex } from './helpers/raw-request.ts';
 import { rejectsWith } from './helpers/s3-errors.ts';
-import { startTestWorld, type TestWorld } from './helpers/world.ts';
+import { CREDENTIALS, localhostResolvingHandler, startTestWorld, type TestWorld } from './helpers/world.ts';
 
 const OTHER = { accessKeyId: 'AKIAOTHERACCOUNT', secretAccessKey: 'other-account-secret', accountId: '444455556666' };
 const BUCKET = 'authz-owned';
@@ -34,7 +48,8 @@ describe('authorization', () => {
     w = await startTestWorld({ keys: [OTHER] });
     owner = w.client('us-east-1');
     other = w.client('us-east-1', { credentials: OTHER });
-    await owner.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    // ObjectWriter: ACLs enabled, so the public-read object below is public by its ACL.
+    await owner.send(new CreateBucketCommand({ Bucket: BUCKET, ObjectOwnership: 'ObjectWriter' }));
     await owner.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'private.txt', Body: 'private' }));
     await owner.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'public.txt', Body: 'public', ACL: 'public-read' }));
   });
@@ -146,4 +161,237 @@ describe('authorization', () => {
     }
     assert.equal((await anonymous('public.txt')).status, 200);
   });
+
+  describe('anonymous writes', () => {
+    /** The stock SDK sending unsigned requests. */
+    let anon: S3Client;
+    before(() => {
+      anon = w.client('us-east-1', { signer: { sign: async (request) => request } });
+    });
+    const put = (bucket: string, key: string, body: string, headers: Record<string, string> = {}) =>
+      fetch(`${w.endpoint('us-east-1')}/${bucket}/${key}`, { method: 'PUT', body, headers });
+    const md5 = (text: string) => createHash('md5').update(text).digest('base64');
+
+    test('a public policy lets anyone put and delete where it says; the bucket owner owns what they write', async () => {
+      await owner.send(new CreateBucketCommand({ Bucket: 'authz-dropbox' }));
+      await owner.send(
+        new PutBucketPolicyCommand({
+          Bucket: 'authz-dropbox',
+          Policy: policy([
+            { Effect: 'Allow', Principal: '*', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: 'arn:aws:s3:::authz-dropbox/inbox/*' },
+          ]),
+        }),
+      );
+      const sent = await anon.send(new PutObjectCommand({ Bucket: 'authz-dropbox', Key: 'inbox/1', Body: 'dropped' }));
+      assert.equal(sent.$metadata.httpStatusCode, 200);
+      // A streamed body goes out as aws-chunked with an unsigned trailing checksum.
+      await anon.send(
+        new PutObjectCommand({ Bucket: 'authz-dropbox', Key: 'inbox/2', Body: Readable.from([Buffer.from('streamed')]), ContentLength: 8 }),
+      );
+      const got = await owner.send(new GetObjectCommand({ Bucket: 'authz-dropbox', Key: 'inbox/2' }));
+      assert.equal(await got.Body!.transformToString(), 'streamed');
+      const acl = await owner.send(new GetObjectAclCommand({ Bucket: 'authz-dropbox', Key: 'inbox/1' }));
+      assert.equal(acl.Owner?.ID, canonicalUserId(CREDENTIALS.accountId));
+      // Reading is not granted, nor writing elsewhere.
+      await rejectsWith(anon.send(new GetObjectCommand({ Bucket: 'authz-dropbox', Key: 'inbox/1' })), 'AccessDenied', 403);
+      await rejectsWith(anon.send(new PutObjectCommand({ Bucket: 'authz-dropbox', Key: 'outbox/1', Body: 'x' })), 'AccessDenied', 403);
+      await anon.send(new DeleteObjectCommand({ Bucket: 'authz-dropbox', Key: 'inbox/1' }));
+      await rejectsWith(owner.send(new GetObjectCommand({ Bucket: 'authz-dropbox', Key: 'inbox/1' })), 'NoSuchKey', 404);
+
+      // RestrictPublicBuckets takes the public policy away from anonymous writers.
+      await owner.send(new PutPublicAccessBlockCommand({ Bucket: 'authz-dropbox', PublicAccessBlockConfiguration: { RestrictPublicBuckets: true } }));
+      await rejectsWith(anon.send(new PutObjectCommand({ Bucket: 'authz-dropbox', Key: 'inbox/3', Body: 'x' })), 'AccessDenied', 403);
+      await rejectsWith(anon.send(new DeleteObjectCommand({ Bucket: 'authz-dropbox', Key: 'inbox/2' })), 'AccessDenied', 403);
+    });
+
+    test('an anonymous body is checked against the Content-MD5 or checksum it came with', async () => {
+      await owner.send(new CreateBucketCommand({ Bucket: 'authz-checked' }));
+      await owner.send(
+        new PutBucketPolicyCommand({
+          Bucket: 'authz-checked',
+          Policy: policy([{ Effect: 'Allow', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::authz-checked/*' }]),
+        }),
+      );
+      assert.equal((await put('authz-checked', 'good', 'payload', { 'content-md5': md5('payload') })).status, 200);
+      const badMd5 = await put('authz-checked', 'bad-md5', 'payload', { 'content-md5': md5('other') });
+      assert.equal(badMd5.status, 400);
+      assert.match(await badMd5.text(), /<Code>BadDigest<\/Code>/);
+      const badCrc = await put('authz-checked', 'bad-crc', 'payload', { 'x-amz-checksum-crc32': 'AAAAAA==' });
+      assert.equal(badCrc.status, 400);
+      assert.match(await badCrc.text(), /<Code>BadDigest<\/Code>/);
+      const badSha = await put('authz-checked', 'bad-sha', 'payload', { 'x-amz-content-sha256': sha256Hex('other') });
+      assert.equal(badSha.status, 400);
+      assert.match(await badSha.text(), /<Code>XAmzContentSHA256Mismatch<\/Code>/);
+      // A chunk-signed payload cannot be verified without a signature.
+      const chunked = await put('authz-checked', 'chunked', 'payload', { 'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' });
+      assert.equal(chunked.status, 403);
+      const stored = await owner.send(new GetObjectCommand({ Bucket: 'authz-checked', Key: 'good' }));
+      assert.equal(await stored.Body!.transformToString(), 'payload');
+      for (const key of ['bad-md5', 'bad-crc', 'bad-sha', 'chunked']) {
+        await rejectsWith(owner.send(new GetObjectCommand({ Bucket: 'authz-checked', Key: key })), 'NoSuchKey', 404);
+      }
+    });
+
+    test('a bucket ACL granting AllUsers WRITE lets anyone put and delete, until IgnorePublicAcls', async () => {
+      await owner.send(new CreateBucketCommand({ Bucket: 'authz-open', ObjectOwnership: 'ObjectWriter', ACL: 'public-read-write' }));
+      await anon.send(new PutObjectCommand({ Bucket: 'authz-open', Key: 'by-anyone', Body: 'hello' }));
+      const acl = await owner.send(new GetObjectAclCommand({ Bucket: 'authz-open', Key: 'by-anyone' }));
+      assert.equal(acl.Owner?.ID, canonicalUserId(CREDENTIALS.accountId), 'the bucket owner owns it, and can read it');
+      const got = await owner.send(new GetObjectCommand({ Bucket: 'authz-open', Key: 'by-anyone' }));
+      assert.equal(await got.Body!.transformToString(), 'hello');
+      // The bucket's WRITE does not make the object readable: it is private.
+      await rejectsWith(anon.send(new GetObjectCommand({ Bucket: 'authz-open', Key: 'by-anyone' })), 'AccessDenied', 403);
+      const listed = await anon.send(new ListObjectsV2Command({ Bucket: 'authz-open' }));
+      assert.deepEqual(listed.Contents?.map((c) => c.Key), ['by-anyone']);
+      await anon.send(new DeleteObjectCommand({ Bucket: 'authz-open', Key: 'by-anyone' }));
+      await rejectsWith(owner.send(new GetObjectCommand({ Bucket: 'authz-open', Key: 'by-anyone' })), 'NoSuchKey', 404);
+
+      await owner.send(new PutPublicAccessBlockCommand({ Bucket: 'authz-open', PublicAccessBlockConfiguration: { IgnorePublicAcls: true } }));
+      await rejectsWith(anon.send(new PutObjectCommand({ Bucket: 'authz-open', Key: 'late', Body: 'x' })), 'AccessDenied', 403);
+      await rejectsWith(anon.send(new ListObjectsV2Command({ Bucket: 'authz-open' })), 'AccessDenied', 403);
+    });
+
+    test('anonymous requests never create buckets or change what only a grant allows', async () => {
+      await rejectsWith(anon.send(new CreateBucketCommand({ Bucket: 'authz-anon-bucket' })), 'AccessDenied', 403);
+      await rejectsWith(anon.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policy([]) })), 'AccessDenied', 403);
+      await rejectsWith(anon.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'private.txt' })), 'AccessDenied', 403);
+      const still = await owner.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'private.txt' }));
+      assert.equal(await still.Body!.transformToString(), 'private');
+    });
+  });
+
+  describe("the account's Block Public Access (S3 Control, global endpoint)", () => {
+    const AccountId = CREDENTIALS.accountId;
+    let control: S3ControlClient;
+    before(() => {
+      control = controlClient(w, CREDENTIALS);
+    });
+    after(async () => {
+      await control.send(new DeleteAccountPublicAccessBlockCommand({ AccountId }));
+      control.destroy();
+    });
+
+    test('an account without settings is 404 NoSuchPublicAccessBlockConfiguration; Put, Get and Delete round-trip', async () => {
+      const missing = await controlRejects(
+        control.send(new GetAccountPublicAccessBlockCommand({ AccountId })),
+        'NoSuchPublicAccessBlockConfiguration',
+        404,
+      );
+      assert.equal(missing.message, 'The public access block configuration was not found');
+      const put = await control.send(
+        new PutAccountPublicAccessBlockCommand({ AccountId, PublicAccessBlockConfiguration: { BlockPublicPolicy: true, IgnorePublicAcls: true } }),
+      );
+      assert.equal(put.$metadata.httpStatusCode, 200);
+      const got = await control.send(new GetAccountPublicAccessBlockCommand({ AccountId }));
+      assert.deepEqual(got.PublicAccessBlockConfiguration, {
+        BlockPublicAcls: false,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: false,
+      });
+      const deleted = await control.send(new DeleteAccountPublicAccessBlockCommand({ AccountId }));
+      assert.equal(deleted.$metadata.httpStatusCode, 200);
+      await controlRejects(control.send(new GetAccountPublicAccessBlockCommand({ AccountId })), 'NoSuchPublicAccessBlockConfiguration', 404);
+    });
+
+    test("another account can neither read nor set this account's settings", async () => {
+      const theirs = controlClient(w, OTHER);
+      try {
+        await controlRejects(theirs.send(new GetAccountPublicAccessBlockCommand({ AccountId })), 'AccessDenied', 403);
+        await controlRejects(
+          theirs.send(new PutAccountPublicAccessBlockCommand({ AccountId, PublicAccessBlockConfiguration: { BlockPublicAcls: true } })),
+          'AccessDenied',
+          403,
+        );
+        // Its own settings are its own.
+        await controlRejects(
+          theirs.send(new GetAccountPublicAccessBlockCommand({ AccountId: OTHER.accountId })),
+          'NoSuchPublicAccessBlockConfiguration',
+          404,
+        );
+      } finally {
+        theirs.destroy();
+      }
+    });
+
+    test("the account's settings apply to every bucket of the account, in every region, with the bucket's own", async () => {
+      const eu = w.client('eu-west-1');
+      await eu.send(
+        new CreateBucketCommand({ Bucket: 'authz-account-eu', ObjectOwnership: 'ObjectWriter', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }),
+      );
+      await eu.send(new PutObjectCommand({ Bucket: 'authz-account-eu', Key: 'public', Body: 'public', ACL: 'public-read' }));
+      const euAnonymous = () => fetch(`${w.endpoint('eu-west-1')}/authz-account-eu/public`);
+      assert.equal((await euAnonymous()).status, 200);
+      const publicRead = (bucket: string) =>
+        policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }]);
+
+      await control.send(
+        new PutAccountPublicAccessBlockCommand({
+          AccountId,
+          PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true },
+        }),
+      );
+      try {
+        assert.equal((await euAnonymous()).status, 403, 'IgnorePublicAcls of the account takes the public-read grant away');
+        await rejectsWith(eu.send(new PutBucketPolicyCommand({ Bucket: 'authz-account-eu', Policy: publicRead('authz-account-eu') })), 'AccessDenied', 403);
+        await rejectsWith(
+          eu.send(new PutObjectCommand({ Bucket: 'authz-account-eu', Key: 'more', Body: 'x', ACL: 'public-read' })),
+          'AccessDenied',
+          403,
+        );
+        await rejectsWith(eu.send(new PutObjectAclCommand({ Bucket: 'authz-account-eu', Key: 'public', ACL: 'public-read-write' })), 'AccessDenied', 403);
+        await rejectsWith(
+          owner.send(new CreateBucketCommand({ Bucket: 'authz-account-born-public', ObjectOwnership: 'ObjectWriter', ACL: 'public-read' })),
+          'AccessDenied',
+          403,
+        );
+        // Private ACLs and policies are still fine, and the owner still reads.
+        await eu.send(new PutObjectCommand({ Bucket: 'authz-account-eu', Key: 'more', Body: 'x', ACL: 'private' }));
+        await owner.send(
+          new PutBucketPolicyCommand({
+            Bucket: BUCKET,
+            Policy: policy([
+              { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OTHER.accountId}:root` }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` },
+            ]),
+          }),
+        );
+        await owner.send(new DeleteBucketPolicyCommand({ Bucket: BUCKET }));
+        const mine = await eu.send(new GetObjectCommand({ Bucket: 'authz-account-eu', Key: 'public' }));
+        assert.equal(await mine.Body!.transformToString(), 'public');
+        // Another account's buckets are not affected.
+        await other.send(new CreateBucketCommand({ Bucket: 'authz-account-theirs' }));
+        await other.send(new PutBucketPolicyCommand({ Bucket: 'authz-account-theirs', Policy: publicRead('authz-account-theirs') }));
+      } finally {
+        await control.send(new DeleteAccountPublicAccessBlockCommand({ AccountId }));
+      }
+      assert.equal((await euAnonymous()).status, 200, 'deleting the settings gives the public grant back');
+      await eu.send(new PutBucketPolicyCommand({ Bucket: 'authz-account-eu', Policy: publicRead('authz-account-eu') }));
+    });
+  });
 });
+
+/**
+ * A stock S3 Control client for the global endpoint, addressed as `localhost` (the endpoint
+ * rules put the account in front of the host; see mrap-control.test.ts).
+ */
+function controlClient(w: TestWorld, credentials: { accessKeyId: string; secretAccessKey: string }): S3ControlClient {
+  return new S3ControlClient({
+    region: 'us-west-2',
+    endpoint: w.globalEndpoint.replace('127.0.0.1', 'localhost'),
+    credentials,
+    requestHandler: localhostResolvingHandler(),
+    maxAttempts: 1,
+  });
+}
+
+async function controlRejects(p: Promise<unknown>, code: string, status: number): Promise<S3ControlServiceException> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof S3ControlServiceException, `expected an S3 Control error, got ${String(err)}`);
+    assert.equal(err.name, code, `${err.name}: ${err.message}`);
+    assert.equal(err.$metadata.httpStatusCode, status, `${err.name}: ${err.message}`);
+    return err;
+  }
+  assert.fail(`expected ${code}`);
+}

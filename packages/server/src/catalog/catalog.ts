@@ -171,6 +171,15 @@ export interface Catalog {
   setAccessKeyStatus(accessKeyId: string, status: 'Active' | 'Inactive'): Promise<boolean>;
   deleteAccessKey(accessKeyId: string): Promise<boolean>;
 
+  /**
+   * The account's Block Public Access settings (S3 Control PutPublicAccessBlock), which every
+   * region applies to every bucket of the account together with the bucket's own; undefined
+   * when the account has none. Read on every request, so it is synchronous and cheap.
+   */
+  accountPublicAccessBlock(account: string): PublicAccessBlockSettings | undefined;
+  /** Sets (or, with undefined, deletes) an account's Block Public Access settings. */
+  setAccountPublicAccessBlock(account: string, settings: PublicAccessBlockSettings | undefined): Promise<void>;
+
   mrap(account: string, name: string): MrapRecord | undefined;
   /** alias like 'mfzwi23gnjvgw.mrap' */
   mrapByAlias(alias: string): MrapRecord | undefined;
@@ -232,6 +241,8 @@ export class LmdbCatalog implements Catalog {
   readonly #requests: Database<MrapAsyncRequest, string>;
   /** `{account}/{operation}/{clientToken}` → token */
   readonly #clientTokens: Database<string, string>;
+  /** account → its Block Public Access settings */
+  readonly #accountBlocks: Database<PublicAccessBlockSettings, string>;
 
   constructor(opts: LmdbCatalogOptions) {
     this.#root = open({ path: opts.path, compression: false });
@@ -242,6 +253,7 @@ export class LmdbCatalog implements Catalog {
     this.#leases = this.#root.openDB<{ holder: string; untilMs: number }, string>({ name: 'mrap-leases' });
     this.#requests = this.#root.openDB<MrapAsyncRequest, string>({ name: 'mrap-requests' });
     this.#clientTokens = this.#root.openDB<string, string>({ name: 'mrap-client-tokens' });
+    this.#accountBlocks = this.#root.openDB<PublicAccessBlockSettings, string>({ name: 'account-public-access-blocks' });
     for (const r of opts.regions) this.setRegionEndpoint(r.name, r.endpoint);
     this.#keys = new Map(opts.keys.map((k) => [k.accessKeyId, k]));
     this.#storedKeys = this.#root.openDB<AccessKey, string>({ name: 'access-keys' });
@@ -373,6 +385,16 @@ export class LmdbCatalog implements Catalog {
     });
     await this.#root.flushed;
     return done;
+  }
+
+  accountPublicAccessBlock(account: string): PublicAccessBlockSettings | undefined {
+    return this.#accountBlocks.get(account);
+  }
+
+  async setAccountPublicAccessBlock(account: string, settings: PublicAccessBlockSettings | undefined): Promise<void> {
+    if (settings) await this.#accountBlocks.put(account, settings);
+    else await this.#accountBlocks.remove(account);
+    await this.#root.flushed;
   }
 
   mrap(account: string, name: string): MrapRecord | undefined {

@@ -65,6 +65,10 @@ const table = {
     message: 'The AWS Access Key Id you provided does not exist in our records.',
   },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
+  InvalidBucketAclWithObjectOwnership: {
+    status: 400,
+    message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+  },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
   InvalidBucketState: {
     status: 409,
@@ -114,6 +118,7 @@ const table = {
     message:
       'The request contained trailing data that was not well-formed or did not conform to our published schema.',
   },
+  MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
   MetadataTooLarge: {
     status: 400,
     message: 'Your metadata headers exceed the maximum allowed metadata size',
@@ -164,6 +169,7 @@ const table = {
     status: 409,
     message: 'A conflicting conditional operation is currently in progress against this resource. Try again.',
   },
+  OwnershipControlsNotFoundError: { status: 404, message: 'The bucket ownership controls were not found' },
   PermanentRedirect: {
     status: 301,
     message:

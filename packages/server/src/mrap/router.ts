@@ -20,6 +20,7 @@ import type { Catalog, MrapRecord, MrapRegion } from '../catalog/catalog.ts';
 import { S3Error } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { evaluate, isPublicPolicy, parsePolicy, type Policy } from '../policy/index.ts';
+import { ACCESS_POINT_BLOCK_HEADER, encodeAccessPointBlock } from '../s3/authorize.ts';
 import { signRequest } from '../s3/auth/sign.ts';
 import { createAuthenticator, type Authenticator, type SignedRequest } from '../s3/auth/sigv4.ts';
 import { requestBody } from '../s3/body.ts';
@@ -206,7 +207,7 @@ export class MrapRouter {
       if (i > 0) counters.failovers++;
       let upstream: Dispatcher.ResponseData;
       try {
-        upstream = await this.#forward(req, target, addressed.rest, info.rawQuery, auth, body);
+        upstream = await this.#forward(req, mrap, target, addressed.rest, info.rawQuery, auth, body);
       } catch (err) {
         this.#opts.health.reportFailure(target.region);
         counters.errors++;
@@ -265,7 +266,10 @@ export class MrapRouter {
     });
     if (decision === 'Deny') throw new S3Error('AccessDenied');
     if (owner) return;
-    const restricted = mrap.publicAccessBlock.restrictPublicBuckets && isPublicPolicy(policy);
+    // The access point's own setting or its account's (S3 Control PutPublicAccessBlock).
+    const restrict =
+      mrap.publicAccessBlock.restrictPublicBuckets || this.#opts.catalog.accountPublicAccessBlock(mrap.account)?.restrictPublicBuckets === true;
+    const restricted = restrict && isPublicPolicy(policy);
     if (decision !== 'Allow' || restricted) throw new S3Error('AccessDenied');
   }
 
@@ -315,6 +319,7 @@ export class MrapRouter {
 
   async #forward(
     req: IncomingMessage,
+    mrap: MrapRecord,
     target: MrapRegion,
     rest: string,
     rawQuery: string,
@@ -330,6 +335,8 @@ export class MrapRouter {
     Object.assign(headers, opened?.headers ?? {}, {
       host: url.host,
       'x-meridian-on-behalf-of': auth.credential.accountId,
+      // The region applies the access point's Block Public Access with the bucket's and the account's.
+      [ACCESS_POINT_BLOCK_HEADER]: encodeAccessPointBlock(mrap.publicAccessBlock),
     });
     const signed = signRequest({
       method: req.method ?? 'GET',

@@ -6,11 +6,16 @@
  *
  * ACL grants follow S3's mapping: on a bucket, READ lists it, WRITE writes and deletes its
  * objects, READ_ACP/WRITE_ACP read and write its ACL; on an object, READ reads it and
- * READ_ACP/WRITE_ACP its ACL; FULL_CONTROL is all of them.
+ * READ_ACP/WRITE_ACP its ACL; FULL_CONTROL is all of them. A bucket whose Object Ownership is
+ * BucketOwnerEnforced has ACLs disabled: they grant nothing there, only policies do.
+ *
+ * Block Public Access is the bucket's settings, its owner's account settings (S3 Control) and,
+ * for a request through a Multi-Region Access Point, the access point's, together: a flag on at
+ * any level is on.
  */
 import { S3Error } from '../core/errors.ts';
 import { evaluate, isPublicPolicy, parsePolicy, type Policy, type RequestContext } from '../policy/index.ts';
-import type { BucketRecord, Grant, Permission } from '../storage/types.ts';
+import type { BucketRecord, Grant, Permission, PublicAccessBlock } from '../storage/types.ts';
 import { ALL_USERS, AUTHENTICATED_USERS } from './acl.ts';
 
 export type Principal = { type: 'anonymous' } | { type: 'account'; account: string; user?: string; canonicalId: string };
@@ -29,6 +34,69 @@ export interface AuthorizeInput {
   keys: RequestContext['keys'];
   /** the grants of the object a read acts on, looked up only when needed */
   objectAcl?: () => Grant[] | undefined;
+  /** the Block Public Access settings of the bucket owner's account, if it has any */
+  accountBlock?: PublicAccessBlock;
+  /** those of the access point the request came through, if any */
+  accessPointBlock?: PublicAccessBlock;
+}
+
+const NO_BLOCK: PublicAccessBlock = {
+  blockPublicAcls: false,
+  ignorePublicAcls: false,
+  blockPublicPolicy: false,
+  restrictPublicBuckets: false,
+};
+
+/**
+ * The Block Public Access in force: each flag is on if it is on at any level given (the
+ * bucket, its owner's account, the access point a request came through).
+ *
+ * @example
+ * effectivePublicAccessBlock(bucket.publicAccessBlock, catalog.accountPublicAccessBlock(bucket.owner)).blockPublicPolicy
+ */
+export function effectivePublicAccessBlock(...levels: (PublicAccessBlock | undefined)[]): PublicAccessBlock {
+  const on = (field: keyof PublicAccessBlock) => levels.some((level) => level?.[field] === true);
+  return {
+    blockPublicAcls: on('blockPublicAcls'),
+    ignorePublicAcls: on('ignorePublicAcls'),
+    blockPublicPolicy: on('blockPublicPolicy'),
+    restrictPublicBuckets: on('restrictPublicBuckets'),
+  };
+}
+
+/**
+ * The Block Public Access of the access point a request came through (a Multi-Region Access
+ * Point), as the router tells the region, which applies it with the bucket's and the
+ * account's: S3 refuses a request that any of the three forbids. The value lists the flags
+ * that are on (`BlockPublicAcls,IgnorePublicAcls,...`); the region trusts it only from the
+ * world's service identity, and it can only add restrictions.
+ */
+export const ACCESS_POINT_BLOCK_HEADER = 'x-meridian-access-point-block';
+
+const BLOCK_FLAGS = [
+  ['BlockPublicAcls', 'blockPublicAcls'],
+  ['IgnorePublicAcls', 'ignorePublicAcls'],
+  ['BlockPublicPolicy', 'blockPublicPolicy'],
+  ['RestrictPublicBuckets', 'restrictPublicBuckets'],
+] as const;
+
+export function encodeAccessPointBlock(block: PublicAccessBlock): string {
+  return BLOCK_FLAGS.filter(([, field]) => block[field])
+    .map(([name]) => name)
+    .join(',');
+}
+
+export function decodeAccessPointBlock(value: string | string[] | undefined): PublicAccessBlock | undefined {
+  if (typeof value !== 'string') return undefined;
+  const on = new Set(value.split(',').map((v) => v.trim()));
+  const block = { ...NO_BLOCK };
+  for (const [name, field] of BLOCK_FLAGS) block[field] = on.has(name);
+  return block;
+}
+
+/** Whether a bucket takes ACLs: not under BucketOwnerEnforced, where they are disabled. */
+export function aclsEnabled(bucket: Pick<BucketRecord, 'objectOwnership'>): boolean {
+  return bucket.objectOwnership !== 'BucketOwnerEnforced';
 }
 
 /** Operations governed by the bucket ACL's READ: listings. */
@@ -111,16 +179,16 @@ export function authorize(input: AuthorizeInput): void {
   if (decision === 'Deny') throw new S3Error('AccessDenied');
   // The bucket owner's own identities are allowed by ownership.
   if (principal.type === 'account' && principal.account === bucket.owner) return;
-  const bpa = bucket.publicAccessBlock;
+  const bpa = effectivePublicAccessBlock(bucket.publicAccessBlock, input.accountBlock, input.accessPointBlock);
   if (decision === 'Allow') {
     // RestrictPublicBuckets: a public policy grants only the owner's and AWS services' access.
-    if (!(bpa?.restrictPublicBuckets && policy && isPublicPolicy(policy))) return;
+    if (!(bpa.restrictPublicBuckets && policy && isPublicPolicy(policy))) return;
   }
-  const need = aclNeed(input.op);
+  const need = aclsEnabled(bucket) ? aclNeed(input.op) : undefined;
   if (need) {
     const grants = need.on === 'bucket' ? bucket.acl : input.objectAcl?.();
     const allowed = (grants ?? []).some(
-      (g) => grantMatches(g, principal, need.permission) && !(bpa?.ignorePublicAcls && isPublicGrant(g)),
+      (g) => grantMatches(g, principal, need.permission) && !(bpa.ignorePublicAcls && isPublicGrant(g)),
     );
     if (allowed) return;
   }
@@ -130,4 +198,12 @@ export function authorize(input: AuthorizeInput): void {
 /** Whether a set of grants would make a resource public (Block Public Access refuses them). */
 export function hasPublicGrant(grants: readonly Grant[] | undefined): boolean {
   return (grants ?? []).some(isPublicGrant);
+}
+
+/**
+ * BlockPublicAcls: an ACL that grants AllUsers or AuthenticatedUsers anything cannot be set
+ * (PutBucketAcl, PutObjectAcl, and the ACL headers of uploads and CreateBucket): AccessDenied.
+ */
+export function refusePublicAcl(grants: readonly Grant[] | undefined, block: PublicAccessBlock): void {
+  if (block.blockPublicAcls && hasPublicGrant(grants)) throw new S3Error('AccessDenied');
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.ts';
 import { S3Error } from '../core/errors.ts';
 import type { BucketRecord, ObjectEngine } from '../storage/types.ts';
 import type { SignedRequest } from './auth/sigv4.ts';
+import type { Principal } from './authorize.ts';
 import type { RequestBody } from './body.ts';
 import type { Route } from './router.ts';
 
@@ -19,6 +20,16 @@ export interface S3Context {
   auth: SignedRequest;
   /** The account the request acts for. */
   accountId: string;
+  /**
+   * Who sent the request, as authorization judges it (a copy's source is judged for them too);
+   * 'service' for the world's own trusted identity.
+   */
+  principal: Principal | 'service';
+  /**
+   * Throws AccessDenied unless the request's principal may read `key` (a version of it, when
+   * named) of `bucket`, a bucket of this region: the check a copy's source needs.
+   */
+  authorizeRead(bucket: BucketRecord, key: string, versionId: string | undefined): void;
   /** The region this endpoint serves. */
   region: string;
   engine: ObjectEngine;

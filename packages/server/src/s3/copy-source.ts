@@ -9,6 +9,7 @@ import { isVersionIdShaped } from '../core/ids.ts';
 import type { ByteRange, ObjectVersion } from '../storage/types.ts';
 import { etagMatches } from './conditions.ts';
 import type { S3Context } from './context.ts';
+import { openRemoteCopySource } from './copy-source-remote.ts';
 import { header } from './headers.ts';
 
 export interface CopySource {
@@ -116,22 +117,26 @@ export interface OpenedSource {
 }
 
 /**
- * Resolves and opens the copy source of a request, checking its conditions: the version,
- * a stream of its bytes (or of `range`) and the response header naming the version.
+ * Resolves and opens the copy source of a request, checking that the caller may read it
+ * (s3:GetObject, or s3:GetObjectVersion for a named version) and its conditions: the
+ * version, a stream of its bytes (or of `range`) and the response header naming the version.
+ * A source bucket in another region is read from there (copy-source-remote.ts); `withTags`
+ * says whether the copy needs the source's tags (CopyObject keeping them).
  */
-export function openCopySource(ctx: S3Context, opts: { range?: (size: number) => ByteRange | undefined } = {}): OpenedSource {
+export async function openCopySource(
+  ctx: S3Context,
+  opts: { range?: (size: number) => ByteRange | undefined; withTags?: boolean } = {},
+): Promise<OpenedSource> {
   const src = parseCopySource(header(ctx.req.headers, 'x-amz-copy-source') ?? '');
   const bucket = ctx.engine.getBucket(src.bucket);
   if (!bucket) {
     const elsewhere = ctx.catalog.lookupBucket(src.bucket);
     if (elsewhere && elsewhere.region !== ctx.region) {
-      throw new S3Error(
-        'NotImplemented',
-        `Copying from a bucket in another region (${src.bucket} is in ${elsewhere.region}) is not supported`,
-      );
+      return openRemoteCopySource(ctx, src, elsewhere.region, { range: opts.range, withTags: opts.withTags ?? false });
     }
     throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: src.bucket } });
   }
+  ctx.authorizeRead(bucket, src.key, src.versionId);
   const version = (() => {
     try {
       return ctx.engine.headObject(src);

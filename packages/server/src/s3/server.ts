@@ -17,6 +17,11 @@ import { listObjects, listObjectsV2 } from './handlers/list.ts';
 import { deleteObject, getObject, headObject, putObject } from './handlers/object.ts';
 import { getBucketVersioning, listObjectVersions, putBucketVersioning } from './handlers/versioning.ts';
 import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.ts';
+import {
+  deleteBucketOwnershipControls,
+  getBucketOwnershipControls,
+  putBucketOwnershipControls,
+} from './handlers/ownership.ts';
 import { getObjectAttributes } from './handlers/attributes.ts';
 import { copyObject } from './handlers/copy.ts';
 import { deleteBucketReplication, getBucketReplication, putBucketReplication } from './handlers/replication.ts';
@@ -37,7 +42,7 @@ import {
   putBucketTagging,
   putObjectTagging,
 } from './handlers/tagging.ts';
-import { authorize, type Principal } from './authorize.ts';
+import { ACCESS_POINT_BLOCK_HEADER, authorize, decodeAccessPointBlock, type Principal } from './authorize.ts';
 import { canonicalUserId } from './handlers/bucket.ts';
 import {
   deleteBucketPolicy,
@@ -98,6 +103,9 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   PutPublicAccessBlock: putPublicAccessBlock,
   GetPublicAccessBlock: getPublicAccessBlock,
   DeletePublicAccessBlock: deletePublicAccessBlock,
+  PutBucketOwnershipControls: putBucketOwnershipControls,
+  GetBucketOwnershipControls: getBucketOwnershipControls,
+  DeleteBucketOwnershipControls: deleteBucketOwnershipControls,
 };
 
 /** S3 keys are at most 1024 bytes of UTF-8. */
@@ -148,6 +156,7 @@ export class RegionServer {
   readonly #log: Logger;
   /** The request in progress on each busy socket: a parse error there is answered through it. */
   readonly #busy = new WeakMap<Duplex, { req: IncomingMessage; res: ServerResponse; requestId: string; hostId: string }>();
+  #inFlight = 0;
   readonly #startedAt = Date.now();
 
   constructor(opts: RegionServerOptions) {
@@ -291,10 +300,11 @@ export class RegionServer {
 
   /**
    * Authorization (s3/authorize.ts): requests on a bucket of this region are checked against
-   * its policy, ACLs and Block Public Access. The world's service identity is trusted; an
-   * anonymous request gets in only where a policy or an ACL grants it, and only to read (it
-   * then acts as the bucket owner's account, without a signature to check a body against).
-   * Returns the request's signature, or for an admitted anonymous read a stand-in for it.
+   * its policy, ACLs and Block Public Access (the bucket's and its owner's account's). The
+   * world's service identity is trusted; an anonymous request gets in only where a policy or
+   * an ACL grants it, reads and writes alike (it then acts as the bucket owner's account,
+   * without a signature to check a body against; see anonymousStandIn).
+   * Returns the request's signature, or for an admitted anonymous request a stand-in for it.
    */
   #admit(
     req: IncomingMessage,
@@ -306,62 +316,87 @@ export class RegionServer {
   ): SignedRequest {
     const denied = () =>
       new S3Error('AccessDenied', undefined, { headers: bucket ? { 'x-amz-bucket-region': this.region } : {} });
-    // The service identity itself (replication, internal calls) is trusted; forwarding for a
-    // client (the MRAP router), it is judged as that client's account.
-    const onBehalf = req.headers['x-meridian-on-behalf-of'];
-    const forwarded = auth.kind === 'signed' && auth.credential.service === true && typeof onBehalf === 'string';
-    if (auth.kind === 'signed' && auth.credential.service === true && !forwarded) return auth;
+    const principal = this.#principalOf(req, auth);
+    if (principal === 'service') return auth as SignedRequest;
     if (!bucket) {
       // No bucket here to judge by (ListBuckets, CreateBucket, or NoSuchBucket to come).
-      if (auth.kind === 'anonymous') throw denied();
-      return auth;
+      if (principal.type === 'anonymous') throw denied();
+      return auth as SignedRequest;
     }
-    if (auth.kind === 'anonymous' && req.method !== 'GET' && req.method !== 'HEAD') throw denied();
-    const account = forwarded ? (onBehalf as string) : auth.kind === 'signed' ? auth.credential.accountId : undefined;
-    const principal: Principal =
-      account === undefined
-        ? { type: 'anonymous' }
-        : {
-            type: 'account',
-            account,
-            user: forwarded || auth.kind !== 'signed' ? undefined : auth.credential.user,
-            canonicalId: canonicalUserId(account),
-          };
-    const check = () => authorize({
-      op: route.op,
-      action: replicaAction(req) ?? route.action,
-      bucket,
-      key,
-      principal,
-      ownerCanonicalId: canonicalUserId(bucket.owner),
-      keys: {
-        'aws:SourceIp': req.socket.remoteAddress ?? '',
-        'aws:SecureTransport': false,
-        's3:prefix': query.get('prefix') ?? undefined,
-        's3:delimiter': query.get('delimiter') ?? undefined,
-        's3:max-keys': query.get('max-keys') ?? undefined,
-        's3:VersionId': query.get('versionId') ?? undefined,
-        's3:x-amz-acl': typeof req.headers['x-amz-acl'] === 'string' ? req.headers['x-amz-acl'] : undefined,
-        's3:authType': auth.kind === 'anonymous' ? undefined : auth.presigned ? 'REST-QUERY-STRING' : 'REST-HEADER',
-        's3:signatureversion': auth.kind === 'anonymous' ? undefined : 'AWS4-HMAC-SHA256',
-      },
-      objectAcl: () => {
-        if (key === undefined) return undefined;
-        const v = this.#opts.engine.getVersion(bucket.name, key, query.get('versionId') ?? '');
-        const current = v ?? this.#currentVersion(bucket.name, key);
-        // An object without an ACL of its own is private to the bucket owner.
-        return current?.acl ?? [{ grantee: { type: 'CanonicalUser', id: canonicalUserId(current?.owner ?? bucket.owner) }, permission: 'FULL_CONTROL' }];
-      },
-    });
     try {
-      check();
+      this.#judge(req, auth, principal, {
+        op: route.op,
+        action: replicaAction(req) ?? route.action,
+        bucket,
+        key,
+        versionId: query.get('versionId') ?? undefined,
+        query,
+      });
     } catch (err) {
       // Refused, but told where the bucket is, as S3 does.
       if (err instanceof S3Error && err.code === 'AccessDenied') throw denied();
       throw err;
     }
     if (auth.kind === 'signed') return auth;
-    return anonymousStandIn(bucket.owner);
+    return anonymousStandIn(bucket.owner, req);
+  }
+
+  /**
+   * Whom a request is judged as. The service identity itself (replication, internal calls) is
+   * trusted ('service'); forwarding for a client (the MRAP router, a copy from another
+   * region), it is judged as the account it names in `x-meridian-on-behalf-of`.
+   */
+  #principalOf(req: IncomingMessage, auth: AuthResult): Principal | 'service' {
+    if (auth.kind !== 'signed') return { type: 'anonymous' };
+    if (auth.credential.service === true) {
+      const onBehalf = req.headers['x-meridian-on-behalf-of'];
+      if (typeof onBehalf !== 'string') return 'service';
+      return { type: 'account', account: onBehalf, canonicalId: canonicalUserId(onBehalf) };
+    }
+    const account = auth.credential.accountId;
+    return { type: 'account', account, user: auth.credential.user, canonicalId: canonicalUserId(account) };
+  }
+
+  /** Throws AccessDenied unless `principal` may do `op` to the bucket (or its key). */
+  #judge(
+    req: IncomingMessage,
+    auth: AuthResult,
+    principal: Principal,
+    target: { op: string; action: string; bucket: BucketRecord; key?: string; versionId?: string; query: URLSearchParams },
+  ): void {
+    const { bucket, key, query } = target;
+    authorize({
+      op: target.op,
+      action: target.action,
+      bucket,
+      key,
+      principal,
+      ownerCanonicalId: canonicalUserId(bucket.owner),
+      accountBlock: this.#opts.catalog.accountPublicAccessBlock(bucket.owner),
+      // Forwarded by the MRAP router: the access point's settings apply too.
+      accessPointBlock:
+        auth.kind === 'signed' && auth.credential.service === true
+          ? decodeAccessPointBlock(req.headers[ACCESS_POINT_BLOCK_HEADER])
+          : undefined,
+      keys: {
+        'aws:SourceIp': req.socket.remoteAddress ?? '',
+        'aws:SecureTransport': false,
+        's3:prefix': query.get('prefix') ?? undefined,
+        's3:delimiter': query.get('delimiter') ?? undefined,
+        's3:max-keys': query.get('max-keys') ?? undefined,
+        's3:VersionId': target.versionId,
+        's3:x-amz-acl': typeof req.headers['x-amz-acl'] === 'string' ? req.headers['x-amz-acl'] : undefined,
+        's3:authType': auth.kind === 'anonymous' ? undefined : auth.presigned ? 'REST-QUERY-STRING' : 'REST-HEADER',
+        's3:signatureversion': auth.kind === 'anonymous' ? undefined : 'AWS4-HMAC-SHA256',
+      },
+      objectAcl: () => {
+        if (key === undefined) return undefined;
+        const v = this.#opts.engine.getVersion(bucket.name, key, target.versionId ?? '');
+        const current = v ?? this.#currentVersion(bucket.name, key);
+        // An object without an ACL of its own is private to the bucket owner.
+        return current?.acl ?? [{ grantee: { type: 'CanonicalUser', id: canonicalUserId(current?.owner ?? bucket.owner) }, permission: 'FULL_CONTROL' }];
+      },
+    });
   }
 
   #currentVersion(bucket: string, key: string): ObjectVersion | undefined {
@@ -370,6 +405,11 @@ export class RegionServer {
     } catch {
       return undefined;
     }
+  }
+
+  /** Requests this endpoint is serving right now (replication yields to them). */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -388,6 +428,8 @@ export class RegionServer {
       metrics: this.#opts.metrics,
       log: this.#log,
     });
+    this.#inFlight++;
+    res.once('close', () => this.#inFlight--);
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
       req.setTimeout(this.#opts.idleTimeoutMs ?? 20_000, () => {
         record.errorCode = 'RequestTimeout';
@@ -453,6 +495,7 @@ export class RegionServer {
       if (await this.#routeToRegion(req, res, route, address.bucket, auth)) return;
       const bucketRecord = address.bucket !== undefined ? this.#opts.engine.getBucket(address.bucket) : undefined;
       const signed = this.#admit(req, route, auth, bucketRecord, address.key, query);
+      const principal = this.#principalOf(req, auth);
       const handler = HANDLERS[route.op];
       if (!handler) {
         throw new S3Error('NotImplemented', `${route.op} is not implemented`, { fields: { Operation: route.op } });
@@ -468,6 +511,18 @@ export class RegionServer {
         query,
         auth: signed,
         accountId: actingAccount(signed, req),
+        principal,
+        authorizeRead: (source, sourceKey, versionId) => {
+          if (principal === 'service') return;
+          this.#judge(req, auth, principal, {
+            op: 'GetObject',
+            action: versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion',
+            bucket: source,
+            key: sourceKey,
+            versionId,
+            query: new URLSearchParams(),
+          });
+        },
         region: this.region,
         engine: this.#opts.engine,
         catalog: this.#opts.catalog,
@@ -555,8 +610,29 @@ function replicaAction(req: IncomingMessage): string | undefined {
   return 's3:ReplicateObject';
 }
 
-/** The request an admitted anonymous read acts as: the bucket owner's account, no payload to check. */
-function anonymousStandIn(owner: string): SignedRequest {
+/**
+ * The request an admitted anonymous request acts as: the bucket owner's account. So what an
+ * anonymous writer creates is owned by the bucket owner. AWS does the same under
+ * BucketOwnerEnforced (the default); with ACLs enabled it records the anonymous principal as
+ * owner instead, and the bucket owner then cannot even read the object until it is granted
+ * access. We keep the bucket owner there too: an object its own bucket's owner cannot read or
+ * re-ACL is what users of such buckets notice and complain about, never what they want.
+ *
+ * No signature covers the payload: it is taken as sent (UNSIGNED-PAYLOAD), or decoded as
+ * aws-chunked with an unsigned trailer when the client framed it so, and verified against
+ * whatever the client offered — `x-amz-content-sha256`, Content-MD5, `x-amz-checksum-*`.
+ */
+function anonymousStandIn(owner: string, req: IncomingMessage): SignedRequest {
+  const sha = req.headers['x-amz-content-sha256'];
+  // Chunk signatures need a signing key; an unsigned request has none to check them with.
+  if (typeof sha === 'string' && sha.startsWith('STREAMING-AWS4-')) throw new S3Error('AccessDenied');
+  const trailer = req.headers['x-amz-trailer'] !== undefined && /aws-chunked/i.test(String(req.headers['content-encoding'] ?? ''));
+  const payload: SignedRequest['payload'] =
+    sha === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' || (sha === undefined && trailer)
+      ? { kind: 'streaming-unsigned-trailer' }
+      : typeof sha === 'string' && /^[0-9a-fA-F]{64}$/.test(sha)
+        ? { kind: 'sha256', hex: sha.toLowerCase() }
+        : { kind: 'unsigned' };
   return {
     kind: 'signed',
     credential: { accessKeyId: '', secretAccessKey: '', accountId: owner },
@@ -566,7 +642,7 @@ function anonymousStandIn(owner: string): SignedRequest {
     scope: '',
     signature: '',
     signingKey: Buffer.alloc(0),
-    payload: { kind: 'unsigned' },
+    payload,
     presigned: false,
   };
 }

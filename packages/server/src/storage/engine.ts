@@ -36,6 +36,7 @@ import type {
   ListVersionsResult,
   MetaStore,
   ObjectEngine,
+  ObjectOwnership,
   ObjectVersion,
   OpenedObject,
   PutObjectInput,
@@ -92,7 +93,7 @@ export class Engine implements ObjectEngine {
     return b;
   }
 
-  async createBucket(input: { name: string; owner: string; acl?: Grant[] }): Promise<BucketRecord> {
+  async createBucket(input: { name: string; owner: string; acl?: Grant[]; objectOwnership?: ObjectOwnership }): Promise<BucketRecord> {
     const record: BucketRecord = {
       name: input.name,
       region: this.region,
@@ -100,6 +101,7 @@ export class Engine implements ObjectEngine {
       createdAt: this.#now(),
       versioning: 'Unversioned',
       acl: input.acl,
+      ...(input.objectOwnership !== undefined ? { objectOwnership: input.objectOwnership } : {}),
     };
     const created = await this.#meta.createBucket(record);
     if (!created) throw new S3Error('BucketAlreadyOwnedByYou', undefined, { fields: { BucketName: input.name } });

@@ -67,7 +67,9 @@ export interface ReplicationRule {
 }
 
 /** The settings of a bucket that its subresource operations replace. */
-export type BucketSettings = Partial<Pick<BucketRecord, 'acl' | 'tags' | 'replication' | 'policy' | 'publicAccessBlock'>>;
+export type BucketSettings = Partial<
+  Pick<BucketRecord, 'acl' | 'tags' | 'replication' | 'policy' | 'publicAccessBlock' | 'objectOwnership'>
+>;
 
 /** A bucket's replication configuration, as PutBucketReplication stored it. */
 export interface ReplicationConfiguration {
@@ -88,7 +90,20 @@ export interface BucketRecord {
   /** the bucket policy, as the JSON text PutBucketPolicy stored */
   policy?: string;
   publicAccessBlock?: PublicAccessBlock;
+  /**
+   * S3 Object Ownership (PutBucketOwnershipControls). New buckets get BucketOwnerEnforced;
+   * absent means the controls were deleted (or the bucket predates them): ACLs are enabled and
+   * the writer owns what it writes, as under ObjectWriter.
+   */
+  objectOwnership?: ObjectOwnership;
 }
+
+/**
+ * Who owns the objects of a bucket: BucketOwnerEnforced disables ACLs and gives the bucket
+ * owner every object; BucketOwnerPreferred gives it objects written with the
+ * bucket-owner-full-control canned ACL; ObjectWriter leaves each object to its writer.
+ */
+export type ObjectOwnership = 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';
 
 /** Block Public Access settings (of a bucket or an account). */
 export interface PublicAccessBlock {
@@ -597,7 +612,7 @@ export interface ObjectEngine {
   readonly region: string;
   getBucket(name: string): BucketRecord | undefined;
   listBuckets(): BucketRecord[];
-  createBucket(input: { name: string; owner: string; acl?: Grant[] }): Promise<BucketRecord>;
+  createBucket(input: { name: string; owner: string; acl?: Grant[]; objectOwnership?: ObjectOwnership }): Promise<BucketRecord>;
   deleteBucket(name: string): Promise<void>;
   /** Enables or suspends versioning; resolves the updated bucket, or undefined if it is gone. */
   setVersioning(name: string, status: 'Enabled' | 'Suspended'): Promise<BucketRecord | undefined>;

@@ -1,5 +1,6 @@
 /**
- * The S3 Control API for Multi-Region Access Points, as the global endpoint serves it: the
+ * The S3 Control API for Multi-Region Access Points (and the account's Block Public Access
+ * settings, Batch Operations jobs), as the global endpoint serves it: the
  * route table (`table.ts`) picks the operation, a short handler parses the request, calls the
  * catalog (or records an asynchronous request for `MrapOperations`), and writes the document.
  *
@@ -100,6 +101,9 @@ export class ControlApi {
       ListJobs: (c) => this.#listJobs(c),
       UpdateJobStatus: (c) => this.#updateJobStatus(c),
       UpdateJobPriority: (c) => this.#updateJobPriority(c),
+      GetPublicAccessBlock: (c) => this.#getPublicAccessBlock(c),
+      PutPublicAccessBlock: (c) => this.#putPublicAccessBlock(c),
+      DeletePublicAccessBlock: (c) => this.#deletePublicAccessBlock(c),
     };
   }
 
@@ -395,6 +399,26 @@ export class ControlApi {
     sendXml(ctx.res, 200, controlXml('UpdateJobStatusResult', { JobId: job.id, Status: job.status, StatusUpdateReason: job.statusUpdateReason }));
   }
 
+  #getPublicAccessBlock(ctx: Ctx): void {
+    const settings = this.#catalog.accountPublicAccessBlock(ctx.account);
+    if (!settings) throw new S3Error('NoSuchPublicAccessBlockConfiguration');
+    sendXml(ctx.res, 200, controlXml('PublicAccessBlockConfiguration', accountBlockXml(settings)));
+  }
+
+  async #putPublicAccessBlock(ctx: Ctx): Promise<void> {
+    const body = parseControlBody(await readBody(ctx), 'PublicAccessBlockConfiguration');
+    const settings = {} as PublicAccessBlockSettings;
+    // An element left out is false, as in S3.
+    for (const [element, field] of ACCOUNT_BLOCK_ELEMENTS) settings[field] = bool(body, element) ?? false;
+    await this.#catalog.setAccountPublicAccessBlock(ctx.account, settings);
+    sendEmpty(ctx.res, 200);
+  }
+
+  async #deletePublicAccessBlock(ctx: Ctx): Promise<void> {
+    await this.#catalog.setAccountPublicAccessBlock(ctx.account, undefined);
+    sendEmpty(ctx.res, 200);
+  }
+
   async #updateJobPriority(ctx: Ctx): Promise<void> {
     const raw = new URLSearchParams(ctx.rawQuery).get('priority') ?? '';
     if (!/^\d+$/.test(raw) || Number(raw) > 2147483647) {
@@ -403,6 +427,20 @@ export class ControlApi {
     const job = await this.#jobs.setPriority(ctx.account, requireJobId(decodeLabel(ctx.label)), Number(raw));
     sendXml(ctx.res, 200, controlXml('UpdateJobPriorityResult', { JobId: job.id, Priority: job.priority }));
   }
+}
+
+// The account's Block Public Access settings, which every region applies (with each
+// bucket's own) to every bucket of the account.
+
+const ACCOUNT_BLOCK_ELEMENTS = [
+  ['BlockPublicAcls', 'blockPublicAcls'],
+  ['IgnorePublicAcls', 'ignorePublicAcls'],
+  ['BlockPublicPolicy', 'blockPublicPolicy'],
+  ['RestrictPublicBuckets', 'restrictPublicBuckets'],
+] as const;
+
+function accountBlockXml(settings: PublicAccessBlockSettings): XmlObject {
+  return Object.fromEntries(ACCOUNT_BLOCK_ELEMENTS.map(([element, field]) => [element, settings[field]]));
 }
 
 function routeUpdate(r: XmlObject): RouteUpdate {

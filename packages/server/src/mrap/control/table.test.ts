@@ -30,6 +30,9 @@ describe('the S3 Control route table', () => {
       'SubmitMultiRegionAccessPointRoutes',
       'arn%3Aaws%3As3%3A%3A111122223333%3Aaccesspoint/abc.mrap',
     ],
+    ['GET', '/v20180820/configuration/publicAccessBlock', 'GetPublicAccessBlock', undefined],
+    ['PUT', '/v20180820/configuration/publicAccessBlock', 'PutPublicAccessBlock', undefined],
+    ['DELETE', '/v20180820/configuration/publicAccessBlock', 'DeletePublicAccessBlock', undefined],
   ];
   for (const [method, path, op, label] of cases) {
     test(`${method} ${path} → ${op}`, () => {
@@ -43,5 +46,6 @@ describe('the S3 Control route table', () => {
     assert.deepEqual(matchControlRoute('PATCH', '/v20180820/mrap/instances/my-mrap/policy'), { kind: 'method-not-allowed' });
     assert.deepEqual(matchControlRoute('GET', '/v20180820/accesspoint/ap'), { kind: 'unknown' });
     assert.deepEqual(matchControlRoute('GET', '/v20180820/mrap'), { kind: 'unknown' });
+    assert.deepEqual(matchControlRoute('POST', '/v20180820/configuration/publicAccessBlock'), { kind: 'method-not-allowed' });
   });
 });

@@ -19,7 +19,10 @@ export type ControlOperation =
   | 'DescribeJob'
   | 'ListJobs'
   | 'UpdateJobStatus'
-  | 'UpdateJobPriority';
+  | 'UpdateJobPriority'
+  | 'GetPublicAccessBlock'
+  | 'PutPublicAccessBlock'
+  | 'DeletePublicAccessBlock';
 
 interface Entry {
   method: string;
@@ -45,6 +48,10 @@ const TABLE: readonly Entry[] = [
   { method: 'POST', path: /^\/v20180820\/jobs\/([^/]+)\/status$/, op: 'UpdateJobStatus' },
   { method: 'POST', path: /^\/v20180820\/jobs\/([^/]+)\/priority$/, op: 'UpdateJobPriority' },
   { method: 'GET', path: /^\/v20180820\/jobs\/([^/]+)$/, op: 'DescribeJob' },
+  // The account's Block Public Access settings.
+  { method: 'GET', path: /^\/v20180820\/configuration\/publicAccessBlock$/, op: 'GetPublicAccessBlock' },
+  { method: 'PUT', path: /^\/v20180820\/configuration\/publicAccessBlock$/, op: 'PutPublicAccessBlock' },
+  { method: 'DELETE', path: /^\/v20180820\/configuration\/publicAccessBlock$/, op: 'DeletePublicAccessBlock' },
 ];
 
 export type ControlMatch =

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { S3Error } from '../../core/errors.ts';
+import type { ObjectOwnership } from '../../storage/types.ts';
 import { aclFromHeaders } from '../acl.ts';
 import { isValidBucketName } from '../address.ts';
+import { effectivePublicAccessBlock, refusePublicAcl } from '../authorize.ts';
+import { DEFAULT_OBJECT_OWNERSHIP, grantsOnlyTo, isObjectOwnership } from '../ownership.ts';
 import { readSmallBody } from '../body.ts';
 import { bucketOf, type Handler, type S3Context } from '../context.ts';
 import { sendEmpty, sendXmlDocument } from '../respond.ts';
@@ -89,11 +92,31 @@ async function requestedLocation(ctx: S3Context): Promise<string> {
   return location;
 }
 
+/** `x-amz-object-ownership`, or S3's default for a new bucket. */
+function requestedOwnership(ctx: S3Context): ObjectOwnership {
+  const value = ctx.req.headers['x-amz-object-ownership'];
+  if (value === undefined) return DEFAULT_OBJECT_OWNERSHIP;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  if (!isObjectOwnership(text)) {
+    throw new S3Error('InvalidArgument', `Invalid x-amz-object-ownership header: ${text}`, {
+      fields: { ArgumentName: 'x-amz-object-ownership' },
+    });
+  }
+  return text;
+}
+
 export const createBucket: Handler = async (ctx) => {
   const name = bucketOf(ctx);
   if (!isValidBucketName(name)) throw new S3Error('InvalidBucketName', undefined, { fields: { BucketName: name } });
+  const objectOwnership = requestedOwnership(ctx);
   const me = canonicalUserId(ctx.accountId);
   const acl = aclFromHeaders(ctx.req.headers, me, me);
+  // With ACLs disabled (the default), only an ACL that gives the owner alone control is taken.
+  if (acl && objectOwnership === 'BucketOwnerEnforced' && !grantsOnlyTo(acl, me)) {
+    throw new S3Error('InvalidBucketAclWithObjectOwnership');
+  }
+  // The new bucket has no settings of its own yet: its owner's account's Block Public Access rules.
+  refusePublicAcl(acl, effectivePublicAccessBlock(undefined, ctx.catalog.accountPublicAccessBlock(ctx.accountId)));
   await requestedLocation(ctx);
   const claim = await ctx.catalog.claimBucket({ name, region: ctx.region, owner: ctx.accountId, createdAt: Date.now() });
   if (!claim.claimed) {
@@ -111,6 +134,7 @@ export const createBucket: Handler = async (ctx) => {
       name,
       owner: ctx.accountId,
       acl: acl?.length === 1 && acl[0].permission === 'FULL_CONTROL' && acl[0].grantee.type === 'CanonicalUser' && acl[0].grantee.id === me ? undefined : acl,
+      objectOwnership,
     });
   } catch (err) {
     await ctx.catalog.releaseBucket(name, ctx.region);

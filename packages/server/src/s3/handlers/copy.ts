@@ -38,7 +38,7 @@ export const copyObject: Handler = async (ctx) => {
   const metadataDirective = directive(ctx, 'metadata');
   const taggingDirective = directive(ctx, 'tagging');
   // S3 never copies an ACL: the copy gets the one the request names, else private.
-  const { tags: requestedTags, acl } = writeAttributes(ctx, { tags: taggingDirective === 'REPLACE' });
+  const { tags: requestedTags, acl, owner } = writeAttributes(ctx, { tags: taggingDirective === 'REPLACE' });
   const storageClass = storageClassFrom(headers);
   const requestedAlgorithm = header(headers, 'x-amz-checksum-algorithm');
   let algorithm: ChecksumAlgorithm | undefined;
@@ -50,7 +50,7 @@ export const copyObject: Handler = async (ctx) => {
   const precondition = writePrecondition(headers);
   existingBucket(ctx);
 
-  const source = openCopySource(ctx);
+  const source = await openCopySource(ctx, { withTags: taggingDirective === 'COPY' });
   const src = source.version;
   try {
     // Copying a named older version onto its own key restores it; copying the current one
@@ -75,7 +75,7 @@ export const copyObject: Handler = async (ctx) => {
       checksum: keepAlgorithm && { algorithm: keepAlgorithm, expected: () => sourceValue },
       ...(replaced ?? { userMetadata: src.userMetadata, ...contentHeadersOf(src) }),
       storageClass: storageClass ?? 'STANDARD',
-      owner: ctx.accountId,
+      owner,
       tags: taggingDirective === 'REPLACE' ? requestedTags : src.tags,
       acl,
       precondition,

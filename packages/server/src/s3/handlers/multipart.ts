@@ -62,13 +62,13 @@ function checksumHeaders(checksum: UploadChecksum | undefined): Record<string, s
 export const createMultipartUpload: Handler = async (ctx) => {
   const { headers } = ctx.req;
   const checksum = uploadChecksum(ctx);
-  const { tags, acl } = writeAttributes(ctx);
+  const { tags, acl, owner } = writeAttributes(ctx);
   const upload = await ctx.engine.createMultipartUpload({
     tags,
     acl,
     bucket: bucketOf(ctx),
     key: keyOf(ctx),
-    owner: ctx.accountId,
+    owner,
     storageClass: storageClassFrom(headers),
     userMetadata: userMetadataFrom(headers),
     ...contentHeadersFrom(headers),
@@ -115,7 +115,7 @@ export const uploadPartCopy: Handler = async (ctx) => {
   const partNumber = partNumberOf(ctx);
   ctx.engine.getUpload(bucket, key, uploadId);
   const rangeHeader = header(ctx.req.headers, 'x-amz-copy-source-range');
-  const source = openCopySource(ctx, {
+  const source = await openCopySource(ctx, {
     range: rangeHeader === undefined ? undefined : (size) => parseCopyRange(rangeHeader, size),
   });
   let part: PartRecord;

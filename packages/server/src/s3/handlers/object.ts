@@ -5,10 +5,12 @@ import { isVersionIdShaped } from '../../core/ids.ts';
 import { checksumHeaderName, isValidChecksumValue, type ChecksumAlgorithm } from '../../storage/checksum.ts';
 import { MAX_PART_NUMBER } from '../../storage/multipart.ts';
 import type { ByteRange, Grant, ObjectVersion, PartRecord, PutObjectInput, Tag } from '../../storage/types.ts';
-import { aclFromHeaders } from '../acl.ts';
+import { aclSourceFromHeaders, resolveAcl } from '../acl.ts';
+import { objectWrite } from '../ownership.ts';
 import { isReplicaRequest, parseReplicaWrite, readPartManifest } from '../replica-protocol.ts';
 import { parseTaggingHeader } from '../tagging.ts';
 import { canonicalUserId } from './bucket.ts';
+import { publicAccessBlockOf } from './policy.ts';
 import { checkConditions, parseRange, writePrecondition } from '../conditions.ts';
 import { bucketOf, keyOf, type Handler, type S3Context } from '../context.ts';
 import {
@@ -79,16 +81,24 @@ export function objectBody(ctx: S3Context): Pick<PutObjectInput, 'body' | 'conte
 }
 
 /**
- * The tags and ACL a write asks for in `x-amz-tagging`, `x-amz-acl` and `x-amz-grant-*`
- * (PutObject, CreateMultipartUpload, CopyObject), validated before any byte is read.
+ * The tags, ACL and owner of what a write creates, from `x-amz-tagging`, `x-amz-acl` and
+ * `x-amz-grant-*` (PutObject, CreateMultipartUpload, CopyObject), validated before any byte
+ * is read. The owner follows the bucket's Object Ownership (see ownership.ts).
  */
-export function writeAttributes(ctx: S3Context, opts: { tags: boolean } = { tags: true }): { tags?: Tag[]; acl?: Grant[] } {
+export function writeAttributes(
+  ctx: S3Context,
+  opts: { tags: boolean } = { tags: true },
+): { tags?: Tag[]; acl?: Grant[]; owner: string } {
   const { headers } = ctx.req;
   const tagging = opts.tags ? header(headers, 'x-amz-tagging') : undefined;
   const tags = tagging === undefined ? undefined : parseTaggingHeader(tagging);
-  const bucketOwner = ctx.engine.getBucket(bucketOf(ctx))?.owner ?? ctx.accountId;
-  const acl = aclFromHeaders(headers, canonicalUserId(ctx.accountId), canonicalUserId(bucketOwner));
-  return { tags: tags?.length ? tags : undefined, acl };
+  const bucket = ctx.engine.getBucket(bucketOf(ctx));
+  const source = aclSourceFromHeaders(headers);
+  // Without the bucket the write fails with NoSuchBucket further on.
+  const { owner, acl } = bucket
+    ? objectWrite({ bucket, writer: ctx.accountId, acl: source, block: publicAccessBlockOf(ctx, bucket), canonicalId: canonicalUserId })
+    : { owner: ctx.accountId, acl: source && resolveAcl(source, canonicalUserId(ctx.accountId), canonicalUserId(ctx.accountId)) };
+  return { tags: tags?.length ? tags : undefined, acl, owner };
 }
 
 /**
@@ -122,7 +132,7 @@ export const putObject: Handler = async (ctx) => {
   const userMetadata = userMetadataFrom(headers);
   const storageClass = storageClassFrom(headers);
   const precondition = writePrecondition(headers);
-  const { tags, acl } = writeAttributes(ctx);
+  const { tags, acl, owner } = writeAttributes(ctx);
   const version = await ctx.engine.putObject({
     bucket,
     key,
@@ -130,7 +140,7 @@ export const putObject: Handler = async (ctx) => {
     ...contentHeadersFrom(headers),
     userMetadata,
     storageClass,
-    owner: ctx.accountId,
+    owner,
     precondition,
     tags,
     acl,

@@ -5,9 +5,10 @@
  */
 import { S3Error } from '../../core/errors.ts';
 import { isPublicPolicy, parsePolicy } from '../../policy/index.ts';
-import type { PublicAccessBlock } from '../../storage/types.ts';
+import type { BucketRecord, PublicAccessBlock } from '../../storage/types.ts';
+import { ACCESS_POINT_BLOCK_HEADER, decodeAccessPointBlock, effectivePublicAccessBlock } from '../authorize.ts';
 import { readSmallBody } from '../body.ts';
-import { existingBucket, type Handler } from '../context.ts';
+import { existingBucket, type Handler, type S3Context } from '../context.ts';
 import { verifyIntegrity } from '../integrity.ts';
 import { sendEmpty, sendXmlDocument } from '../respond.ts';
 import { parseXml, xmlText } from '../xml.ts';
@@ -19,12 +20,29 @@ function bucketArns(bucket: string): string[] {
   return [`arn:aws:s3:::${bucket}`];
 }
 
+/**
+ * The Block Public Access in force for a request on a bucket: the bucket's own settings, its
+ * owner's account's, and those of the access point the MRAP router forwarded it from.
+ */
+export function publicAccessBlockOf(ctx: S3Context, bucket: BucketRecord): PublicAccessBlock {
+  const accessPoint =
+    ctx.auth.credential.service === true
+      ? decodeAccessPointBlock(ctx.req.headers[ACCESS_POINT_BLOCK_HEADER])
+      : undefined;
+  return effectivePublicAccessBlock(
+    bucket.publicAccessBlock,
+    ctx.catalog.accountPublicAccessBlock(bucket.owner),
+    accessPoint,
+  );
+}
+
 export const putBucketPolicy: Handler = async (ctx) => {
   const bucket = existingBucket(ctx);
   const text = await readSmallBody(ctx.body(), MAX_POLICY_BODY);
   const policy = parsePolicy(text, { kind: 'bucket', resourceArns: bucketArns(bucket.name) });
-  // Block Public Access: a public policy cannot be put while BlockPublicPolicy is on.
-  if (bucket.publicAccessBlock?.blockPublicPolicy && isPublicPolicy(policy)) throw new S3Error('AccessDenied');
+  // Block Public Access: a public policy cannot be put while BlockPublicPolicy is on (for the
+  // bucket or for its owner's account).
+  if (publicAccessBlockOf(ctx, bucket).blockPublicPolicy && isPublicPolicy(policy)) throw new S3Error('AccessDenied');
   await ctx.engine.updateBucket(bucket.name, { policy: text });
   sendEmpty(ctx.res, 204);
 };
