@@ -107,7 +107,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       });
       await reconcile(catalog, engine, log);
       const distances = opts.regionLatency?.[region.name] ?? {};
-      const replicator = new Replicator({
+      const replicator: Replicator = new Replicator({
         region: region.name,
         engine,
         catalog,
@@ -116,6 +116,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
         latencyTo: (destination) => distances[destination] ?? 0,
         // Batch replication jobs of this region's buckets, in their own store beside `meta`.
         jobs: new LmdbJobStore(join(dir, 'jobs')),
+        clientLoad: (): number => server.inFlight,
         ...opts.replication,
       });
       const storeStats = () => meta.stats();

@@ -39,10 +39,12 @@ export interface ReplicatorOptions {
   latencyTo?: (region: string) => number;
   /** The region's batch replication jobs (closed with the replicator); without it, no jobs. */
   jobs?: LmdbJobStore;
+  /** client requests in flight at this region right now (replication yields to them) */
+  clientLoad?: () => number;
   now?: () => number;
 }
 
-type Settings = Required<Omit<ReplicatorOptions, 'now' | 'rtcThresholdMs' | 'faults' | 'latencyTo' | 'jobs'>> & {
+type Settings = Required<Omit<ReplicatorOptions, 'now' | 'rtcThresholdMs' | 'faults' | 'latencyTo' | 'jobs' | 'clientLoad'>> & {
   faults?: FaultStore;
   latencyTo?: (region: string) => number;
   /** told the outcome of every finished entry (batch jobs follow theirs) */
@@ -54,29 +56,33 @@ type Settings = Required<Omit<ReplicatorOptions, 'now' | 'rtcThresholdMs' | 'fau
 };
 
 /**
- * Replication yields to the requests it replicates: while this process's event loop is nearly
- * saturated, each destination gets only a copy or two in flight, and the backlog is worked off
- * as soon as the load eases (versions wait as PENDING meanwhile). Below that, full concurrency.
+ * Replication yields to the requests it replicates. Two signs say the region is busy: client
+ * requests in flight at this region (`clientLoad`, when the server reports it) and this
+ * process's event-loop utilization, each smoothed over about a second so a burst is not
+ * load. While clients keep several requests in flight, or the loop is nearly saturated, each
+ * destination gets a copy or two in flight, and the backlog is worked off as soon as the load
+ * eases (versions wait as PENDING meanwhile). Below that, full concurrency.
  */
-class LoadGovernor {
+export class LoadGovernor {
   #last = performance.eventLoopUtilization();
   #utilization = 0;
+  #clients = 0;
   readonly #timer: NodeJS.Timeout;
 
-  constructor() {
+  constructor(clientLoad?: () => number) {
     this.#timer = setInterval(() => {
       const now = performance.eventLoopUtilization();
-      // Smoothed over about a second: a burst is not saturation.
       const sample = performance.eventLoopUtilization(now, this.#last).utilization;
       this.#utilization = this.#utilization * 0.8 + sample * 0.2;
       this.#last = now;
+      if (clientLoad) this.#clients = this.#clients * 0.8 + clientLoad() * 0.2;
     }, 100);
     this.#timer.unref();
   }
 
   limit(configured: number): number {
-    if (this.#utilization > 0.9) return Math.min(configured, 1);
-    if (this.#utilization > 0.8) return Math.min(configured, 4);
+    if (this.#utilization > 0.9 || this.#clients >= BUSY_CLIENTS) return Math.min(configured, 1);
+    if (this.#utilization > 0.8 || this.#clients >= BUSY_CLIENTS / 2) return Math.min(configured, 2);
     return configured;
   }
 
@@ -84,6 +90,12 @@ class LoadGovernor {
     clearInterval(this.#timer);
   }
 }
+
+/**
+ * Client requests in flight (on average) at which replication steps aside. A region taking a
+ * steady 200 PUT/s has about one in flight; a closed loop of 16 writers keeps 16.
+ */
+const BUSY_CLIENTS = 8;
 
 /** How one attempt ended. */
 type Outcome = { kind: 'done' } | { kind: 'failed'; reason: string } | { kind: 'retry'; why: string };
@@ -97,7 +109,7 @@ export class Replicator {
   readonly #opts: Settings;
   readonly #agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
   readonly #destinations = new Map<string, DestinationQueue>();
-  readonly #governor = new LoadGovernor();
+  readonly #governor: LoadGovernor;
   #unsubscribe: (() => void) | undefined;
   #closed = false;
   /** Batch replication (existing objects): the region's jobs, when it keeps them. */
@@ -107,7 +119,8 @@ export class Replicator {
   constructor(opts: ReplicatorOptions) {
     const now = opts.now ?? Date.now;
     const concurrency = opts.concurrency ?? 16;
-    const { jobs: jobStore, ...rest } = opts;
+    const { jobs: jobStore, clientLoad, ...rest } = opts;
+    this.#governor = new LoadGovernor(clientLoad);
     this.#jobStore = jobStore;
     this.jobs = jobStore && new JobRunner({ region: opts.region, engine: opts.engine, store: jobStore, log: opts.log, now });
     const jobs = this.jobs;
