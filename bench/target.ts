@@ -125,7 +125,9 @@ const STDERR_TAIL = 4096;
 
 export async function startTarget(spec: TargetSpec, opts: StartOptions): Promise<RunningTarget> {
   const dataDir = await mkdtemp(path.join(opts.tmpRoot, `${spec.name}-`));
-  const child = spawn(process.execPath, ['--import', 'tsx', spec.entry], {
+  // BENCH_NODE_ARGS: extra Node flags for the targets, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', spec.entry], {
     cwd: REPO_ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
     env: {
