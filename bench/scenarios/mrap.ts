@@ -17,8 +17,9 @@
  *    for the extra hop rather than for sharing the CPU: under a saturating closed loop p50 is
  *    concurrency ÷ throughput, so there the added latency mostly restates the throughput loss.
  *    The router's per-region counters (`/_meridian/mrap/metrics`) confirm every MRAP request
- *    went to eu-west-1. The world is one process (one event loop for router and regions), so a
- *    request through the MRAP costs that process two requests' work.
+ *    went to eu-west-1. The world is one process (one event loop for router and regions); the
+ *    router hands requests for its own process's regions over in-process, so the MRAP path costs
+ *    the router's checks (signature, access point policy, route) on top of the region's work.
  *    Figures: the row is the MRAP path at 16 workers; `ratio` = MRAP ops/s ÷ direct ops/s
  *    (equal to the MiB/s ratio, every object being the same size); the direct figures and the
  *    added latency (MRAP p50 − direct p50, loaded and unloaded) are details.

@@ -43,7 +43,15 @@ export interface WorldOptions {
    * The MRAP router: how often regions are probed, and, in simulation, the distance (ms) from
    * the global endpoint to each region instead of measured round trips.
    */
-  router?: { probeIntervalMs?: number; latencyTable?: Record<string, number> };
+  router?: {
+    probeIntervalMs?: number;
+    latencyTable?: Record<string, number>;
+    /**
+     * Serve routed requests of this process's regions in-process (default true); false sends
+     * every one over HTTP, as a router in a process of its own does.
+     */
+    inProcess?: boolean;
+  };
   /** Simulated distances between regions (ms): replication waits that long before each copy. */
   regionLatency?: Record<string, Record<string, number>>;
   /** Port of the global endpoint (S3 Control for MRAPs, the MRAP data plane); 0 = ephemeral, absent = none. */
@@ -161,8 +169,11 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     for (const s of started) s.replicator.start();
     if (opts.globalPort !== undefined) {
       // The MRAP data plane: requests to an access point go to the nearest healthy region.
-      const health = new RegionHealth({ catalog, log, ...opts.router });
-      const router = new MrapRouter({ catalog, health, log, domains: opts.domains ?? ['localhost'] });
+      const { inProcess = true, ...probing } = opts.router ?? {};
+      const health = new RegionHealth({ catalog, log, ...probing });
+      // Regions of this process are served in-process: no second HTTP hop on loopback.
+      const local = new Map(inProcess ? started.map((s) => [s.server.region, s.server]) : []);
+      const router = new MrapRouter({ catalog, health, log, domains: opts.domains ?? ['localhost'], local: (name) => local.get(name) });
       metrics.addRegistry('global', routerRegistry(() => router.metrics()));
       const server = new GlobalServer({
         catalog,

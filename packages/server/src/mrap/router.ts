@@ -25,12 +25,20 @@ import { signRequest } from '../s3/auth/sign.ts';
 import { createAuthenticator, type Authenticator, type SignedRequest } from '../s3/auth/sigv4.ts';
 import { requestBody } from '../s3/body.ts';
 import { sendError } from '../s3/respond.ts';
+import type { RoutedRequest } from '../s3/server.ts';
 import { matchRoute } from '../s3/router.ts';
 import type { RegionHealth } from './health.ts';
 import { MRAP_OPERATIONS, READ_OPERATIONS, UPLOAD_OPERATIONS, routeCandidates } from './routing.ts';
 
+/** A region served by this process: the router hands it requests without an HTTP hop. */
+export interface LocalRegion {
+  serveRouted(req: IncomingMessage, res: ServerResponse, routed: RoutedRequest): Promise<boolean>;
+}
+
 export interface RouterOptions {
   catalog: Catalog;
+  /** the regions of this process, by name (the rest are reached over HTTP) */
+  local?: (region: string) => LocalRegion | undefined;
   health: RegionHealth;
   log: Logger;
   /** base domains for `<alias>.mrap.<domain>` addressing */
@@ -198,20 +206,44 @@ export class MrapRouter {
     }
     if (candidates.length === 0) throw new S3Error('ServiceUnavailable', 'No region of this Multi-Region Access Point is active.');
 
-    const body = await this.#body(req, auth);
-    const retryable = READ_OPERATIONS.has(op) || body.replayable;
+    // In-process regions are served directly, unless the router must read the answer first
+    // (an upload id to pin, a 404 to fall back from).
+    const readsAnswer =
+      op === 'CreateMultipartUpload' || (mrap.options?.readFallback === true && (op === 'GetObject' || op === 'HeadObject'));
+    let body: ForwardBody | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const target = candidates[i];
       const counters = this.#count(mrap, target.region);
       counters.requests++;
       if (i > 0) counters.failovers++;
+      const last = i === candidates.length - 1;
+      const local = body === undefined && !readsAnswer ? this.#opts.local?.(target.region) : undefined;
+      if (local) {
+        const served = await local.serveRouted(req, res, {
+          bucket: target.bucket,
+          key: key === '' ? undefined : key,
+          rawQuery: info.rawQuery,
+          auth,
+          accessPointBlock: mrap.publicAccessBlock,
+        });
+        if (served) {
+          this.#counted(res, counters, started);
+          return;
+        }
+        // Down: nothing of the request was read, so any next region can take it.
+        this.#opts.health.reportFailure(target.region);
+        counters.errors++;
+        if (last) throw new S3Error('ServiceUnavailable', 'The region serving this request is not reachable.');
+        continue;
+      }
+      body ??= await this.#body(req, auth);
+      const retryable = READ_OPERATIONS.has(op) || body.replayable;
       let upstream: Dispatcher.ResponseData;
       try {
         upstream = await this.#forward(req, mrap, target, addressed.rest, info.rawQuery, auth, body);
       } catch (err) {
         this.#opts.health.reportFailure(target.region);
         counters.errors++;
-        const last = i === candidates.length - 1;
         if (!retryable || last) {
           this.#opts.log.warn({ region: target.region, err: (err as Error).message }, 'MRAP request could not reach its region');
           throw new S3Error('ServiceUnavailable', 'The region serving this request is not reachable.');
@@ -224,16 +256,30 @@ export class MrapRouter {
         upstream.statusCode === 404 &&
         mrap.options?.readFallback === true &&
         (op === 'GetObject' || op === 'HeadObject') &&
-        i < candidates.length - 1 &&
+        !last &&
         this.#opts.health.healthy(candidates[i + 1].region);
       if (fallback) {
         await upstream.body.dump();
         continue;
       }
       await this.#answer(res, upstream, op, target, counters);
+      counters.bytesIn += requestBytes(req);
       counters.totalMs += performance.now() - started;
       return;
     }
+  }
+
+  /** Counts an answer a region of this process wrote itself, once it is done. */
+  #counted(res: ServerResponse, counters: Counters, started: number): void {
+    const done = () => {
+      if (res.statusCode >= 500) counters.errors++;
+      const length = res.req.method === 'HEAD' ? 0 : Number(res.getHeader('content-length') ?? 0);
+      if (Number.isFinite(length)) counters.bytesOut += length;
+      counters.bytesIn += requestBytes(res.req);
+      counters.totalMs += performance.now() - started;
+    };
+    if (res.writableFinished) done();
+    else res.once('close', done);
   }
 
   /**
@@ -459,6 +505,11 @@ export class MrapRouter {
   async close(): Promise<void> {
     await this.#agent.close();
   }
+}
+
+/** The payload bytes a request announced. */
+function requestBytes(req: IncomingMessage): number {
+  return Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0) || 0;
 }
 
 function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string> {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Logger } from '../core/log.ts';
 import { S3Error } from '../core/errors.ts';
-import type { BucketRecord, ObjectEngine } from '../storage/types.ts';
+import type { BucketRecord, ObjectEngine, PublicAccessBlock } from '../storage/types.ts';
 import type { SignedRequest } from './auth/sigv4.ts';
 import type { Principal } from './authorize.ts';
 import type { RequestBody } from './body.ts';
@@ -25,6 +25,8 @@ export interface S3Context {
    * 'service' for the world's own trusted identity.
    */
   principal: Principal | 'service';
+  /** Block Public Access of the access point the request came through (an MRAP), if any. */
+  accessPointBlock?: PublicAccessBlock;
   /**
    * Throws AccessDenied unless the request's principal may read `key` (a version of it, when
    * named) of `bucket`, a bucket of this region: the check a copy's source needs.

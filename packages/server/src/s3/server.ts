@@ -5,7 +5,7 @@ import { S3Error, isS3Error } from '../core/errors.ts';
 import type { FaultStore } from '../core/faults.ts';
 import type { Logger } from '../core/log.ts';
 import type { ProcessMetrics, StoreStats } from '../core/metrics.ts';
-import type { BucketRecord, ObjectEngine, ObjectVersion } from '../storage/types.ts';
+import type { BucketRecord, ObjectEngine, ObjectVersion, PublicAccessBlock } from '../storage/types.ts';
 import { parseAddress } from './address.ts';
 import { createAuthenticator, type AuthResult, type Authenticator, type SignedRequest } from './auth/sigv4.ts';
 import { requestBody, type RequestBody } from './body.ts';
@@ -53,7 +53,7 @@ import {
   putBucketPolicy,
   putPublicAccessBlock,
 } from './handlers/policy.ts';
-import { answerClientError, closeGracefully, listenOn, startRequest } from './http-edge.ts';
+import { answerClientError, closeGracefully, listenOn, startRequest, type StartedRequest } from './http-edge.ts';
 import { isReplicaRequest } from './replica-protocol.ts';
 import { sendError } from './respond.ts';
 import { matchRoute, type Route, type Target } from './router.ts';
@@ -107,6 +107,30 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   GetBucketOwnershipControls: getBucketOwnershipControls,
   DeleteBucketOwnershipControls: deleteBucketOwnershipControls,
 };
+
+/**
+ * Whom a request is judged as and with what: its own authentication, its principal, and the
+ * Block Public Access of the access point it came through, if any.
+ */
+interface Caller {
+  auth: AuthResult;
+  principal: Principal | 'service';
+  accessPointBlock?: PublicAccessBlock;
+}
+
+/** A request the MRAP router hands to a region of its own process (see `serveRouted`). */
+export interface RoutedRequest {
+  bucket: string;
+  /** the decoded key, or undefined for a bucket operation */
+  key?: string;
+  rawQuery: string;
+  /** the caller's verified signature */
+  auth: SignedRequest;
+  accessPointBlock: PublicAccessBlock;
+}
+
+/** A request under way: its ids, log record, and the resource its errors name. */
+type Started = StartedRequest & { resource: string };
 
 /** S3 keys are at most 1024 bytes of UTF-8. */
 const MAX_KEY_BYTES = 1024;
@@ -309,14 +333,14 @@ export class RegionServer {
   #admit(
     req: IncomingMessage,
     route: Route,
-    auth: AuthResult,
+    caller: Caller,
     bucket: BucketRecord | undefined,
     key: string | undefined,
     query: URLSearchParams,
   ): SignedRequest {
     const denied = () =>
       new S3Error('AccessDenied', undefined, { headers: bucket ? { 'x-amz-bucket-region': this.region } : {} });
-    const principal = this.#principalOf(req, auth);
+    const { auth, principal } = caller;
     if (principal === 'service') return auth as SignedRequest;
     if (!bucket) {
       // No bucket here to judge by (ListBuckets, CreateBucket, or NoSuchBucket to come).
@@ -324,7 +348,7 @@ export class RegionServer {
       return auth as SignedRequest;
     }
     try {
-      this.#judge(req, auth, principal, {
+      this.#judge(req, caller, principal, {
         op: route.op,
         action: replicaAction(req) ?? route.action,
         bucket,
@@ -342,29 +366,35 @@ export class RegionServer {
   }
 
   /**
-   * Whom a request is judged as. The service identity itself (replication, internal calls) is
-   * trusted ('service'); forwarding for a client (the MRAP router, a copy from another
-   * region), it is judged as the account it names in `x-meridian-on-behalf-of`.
+   * Whom a request sent to this endpoint is judged as. The service identity itself
+   * (replication, internal calls) is trusted ('service'); forwarding for a client (the MRAP
+   * router of another process, a copy from another region), it is judged as the account it
+   * names in `x-meridian-on-behalf-of`, with the access point's Block Public Access it passes.
    */
-  #principalOf(req: IncomingMessage, auth: AuthResult): Principal | 'service' {
-    if (auth.kind !== 'signed') return { type: 'anonymous' };
+  #callerOf(req: IncomingMessage, auth: AuthResult): Caller {
+    if (auth.kind !== 'signed') return { auth, principal: { type: 'anonymous' } };
     if (auth.credential.service === true) {
       const onBehalf = req.headers['x-meridian-on-behalf-of'];
-      if (typeof onBehalf !== 'string') return 'service';
-      return { type: 'account', account: onBehalf, canonicalId: canonicalUserId(onBehalf) };
+      if (typeof onBehalf !== 'string') return { auth, principal: 'service' };
+      return {
+        auth,
+        principal: { type: 'account', account: onBehalf, canonicalId: canonicalUserId(onBehalf) },
+        accessPointBlock: decodeAccessPointBlock(req.headers[ACCESS_POINT_BLOCK_HEADER]),
+      };
     }
     const account = auth.credential.accountId;
-    return { type: 'account', account, user: auth.credential.user, canonicalId: canonicalUserId(account) };
+    return { auth, principal: { type: 'account', account, user: auth.credential.user, canonicalId: canonicalUserId(account) } };
   }
 
   /** Throws AccessDenied unless `principal` may do `op` to the bucket (or its key). */
   #judge(
     req: IncomingMessage,
-    auth: AuthResult,
+    caller: Caller,
     principal: Principal,
     target: { op: string; action: string; bucket: BucketRecord; key?: string; versionId?: string; query: URLSearchParams },
   ): void {
     const { bucket, key, query } = target;
+    const { auth } = caller;
     authorize({
       op: target.op,
       action: target.action,
@@ -373,11 +403,8 @@ export class RegionServer {
       principal,
       ownerCanonicalId: canonicalUserId(bucket.owner),
       accountBlock: this.#opts.catalog.accountPublicAccessBlock(bucket.owner),
-      // Forwarded by the MRAP router: the access point's settings apply too.
-      accessPointBlock:
-        auth.kind === 'signed' && auth.credential.service === true
-          ? decodeAccessPointBlock(req.headers[ACCESS_POINT_BLOCK_HEADER])
-          : undefined,
+      // Through an MRAP: the access point's settings apply too.
+      accessPointBlock: caller.accessPointBlock,
       keys: {
         'aws:SourceIp': req.socket.remoteAddress ?? '',
         'aws:SecureTransport': false,
@@ -413,21 +440,93 @@ export class RegionServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const faults = this.#opts.faults;
-    if (faults) {
+    if (!(await this.#passFaults())) {
       // A region taken down drops connections that were already open, too.
-      if (faults.isDown(this.region)) {
-        req.socket.destroy();
+      req.socket.destroy();
+      return;
+    }
+    const started = this.#begin(req, res);
+    const { record, rawPath, rawQuery } = started;
+    await this.#guarded(req, res, started, async () => {
+      if (this.#isScrape(req, rawPath, rawQuery)) {
+        record.operation = 'Metrics';
+        record.internal = true;
+        await this.#sendMetrics(res);
         return;
       }
-      const delay = faults.delayMs(this.region);
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-    }
-    const { requestId, hostId, record, rawPath, rawQuery } = startRequest(req, res, this.#busy, {
+      if (rawPath.startsWith('/_meridian/')) {
+        record.operation = `Meridian:${rawPath.slice('/_meridian/'.length)}`;
+        record.internal = true;
+        await this.#internal(req, res, rawPath, rawQuery);
+        return;
+      }
+      const address = parseAddress(req.headers.host, rawPath, this.#opts.domains);
+      this.#addressed(started, address);
+      const query = new URLSearchParams(rawQuery);
+      const auth = this.#authenticate({
+        method: req.method ?? 'GET',
+        rawPath,
+        rawQuery,
+        headers: req.headers,
+        now: this.#opts.now?.() ?? new Date(),
+      });
+      const route = this.#match(req, address, query);
+      record.operation = route.op;
+      if (await this.#routeToRegion(req, res, route, address.bucket, auth)) return;
+      await this.#serve(req, res, started, { address, route, query, caller: this.#callerOf(req, auth) });
+    });
+  }
+
+  /**
+   * A request the MRAP router of this process hands over for this region's bucket: served here
+   * directly, as if it had been sent to this endpoint, without a second HTTP hop. The router
+   * has authenticated the caller (`auth`, whose signing key also decodes a chunked body) and
+   * checked the access point's policy; the region judges the caller's account by its own rules
+   * and the access point's Block Public Access. Resolves false, before touching the request,
+   * when this region is down: the router then tries another.
+   */
+  async serveRouted(req: IncomingMessage, res: ServerResponse, routed: RoutedRequest): Promise<boolean> {
+    if (!(await this.#passFaults())) return false;
+    const started = this.#begin(req, res);
+    await this.#guarded(req, res, started, async () => {
+      const address = { bucket: routed.bucket, key: routed.key };
+      this.#addressed(started, address);
+      const query = new URLSearchParams(routed.rawQuery);
+      const route = this.#match(req, address, query);
+      started.record.operation = route.op;
+      const account = routed.auth.credential.accountId;
+      await this.#serve(req, res, started, {
+        address,
+        route,
+        query,
+        caller: {
+          auth: routed.auth,
+          principal: { type: 'account', account, canonicalId: canonicalUserId(account) },
+          accessPointBlock: routed.accessPointBlock,
+        },
+      });
+    });
+    return true;
+  }
+
+  /** Injected faults: false when this region is down; a slowed region waits first. */
+  async #passFaults(): Promise<boolean> {
+    const faults = this.#opts.faults;
+    if (!faults) return true;
+    if (faults.isDown(this.region)) return false;
+    const delay = faults.delayMs(this.region);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    return true;
+  }
+
+  /** Request ids, log and metrics, the in-flight count, and the idle timeout of a body. */
+  #begin(req: IncomingMessage, res: ServerResponse): Started {
+    const started = startRequest(req, res, this.#busy, {
       scope: this.region,
       metrics: this.#opts.metrics,
       log: this.#log,
     });
+    const { requestId, hostId, record, rawPath } = started;
     this.#inFlight++;
     res.once('close', () => this.#inFlight--);
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
@@ -444,101 +543,19 @@ export class RegionServer {
       // Once the body is in, the request may legitimately take a while (fsync of a large object).
       req.once('end', () => req.setTimeout(0));
     }
-    let resource = rawPath;
+    return { ...started, resource: rawPath };
+  }
+
+  /** Runs `serve`, answering whatever it throws with S3's error document. */
+  async #guarded(req: IncomingMessage, res: ServerResponse, started: Started, serve: () => Promise<void>): Promise<void> {
+    const { requestId, hostId, record, rawPath, rawQuery } = started;
     try {
-      if (this.#isScrape(req, rawPath, rawQuery)) {
-        record.operation = 'Metrics';
-        record.internal = true;
-        await this.#sendMetrics(res);
-        return;
-      }
-      if (rawPath.startsWith('/_meridian/')) {
-        record.operation = `Meridian:${rawPath.slice('/_meridian/'.length)}`;
-        record.internal = true;
-        await this.#internal(req, res, rawPath, rawQuery);
-        return;
-      }
-      const address = parseAddress(req.headers.host, rawPath, this.#opts.domains);
-      record.bucket = address.bucket;
-      record.key = address.key;
-      resource = address.bucket === undefined ? '/' : `/${address.bucket}${address.key === undefined ? '' : `/${address.key}`}`;
-      if (address.key !== undefined && Buffer.byteLength(address.key) > MAX_KEY_BYTES) {
-        throw new S3Error('KeyTooLongError', undefined, {
-          fields: { MaxSizeAllowed: String(MAX_KEY_BYTES), Size: String(Buffer.byteLength(address.key)) },
-        });
-      }
-      const query = new URLSearchParams(rawQuery);
-      const target: Target = address.key !== undefined ? 'object' : address.bucket !== undefined ? 'bucket' : 'service';
-      const auth = this.#authenticate({
-        method: req.method ?? 'GET',
-        rawPath,
-        rawQuery,
-        headers: req.headers,
-        now: this.#opts.now?.() ?? new Date(),
-      });
-      const match = matchRoute({
-        method: req.method ?? 'GET',
-        target,
-        query,
-        hasHeader: (name) => req.headers[name] !== undefined,
-      });
-      if (match.kind === 'unknown-subresource') {
-        throw new S3Error('NotImplemented', `The ${match.sub} subresource is not implemented`);
-      }
-      if (match.kind === 'method-not-allowed') {
-        throw new S3Error('MethodNotAllowed', undefined, {
-          fields: { Method: req.method ?? '', ResourceType: target === 'service' ? 'SERVICE' : target.toUpperCase() },
-        });
-      }
-      const route = match.route;
-      record.operation = route.op;
-      if (await this.#routeToRegion(req, res, route, address.bucket, auth)) return;
-      const bucketRecord = address.bucket !== undefined ? this.#opts.engine.getBucket(address.bucket) : undefined;
-      const signed = this.#admit(req, route, auth, bucketRecord, address.key, query);
-      const principal = this.#principalOf(req, auth);
-      const handler = HANDLERS[route.op];
-      if (!handler) {
-        throw new S3Error('NotImplemented', `${route.op} is not implemented`, { fields: { Operation: route.op } });
-      }
-      let body: RequestBody | undefined;
-      const ctx: S3Context = {
-        req,
-        res,
-        requestId,
-        route,
-        bucket: address.bucket,
-        key: address.key,
-        query,
-        auth: signed,
-        accountId: actingAccount(signed, req),
-        principal,
-        authorizeRead: (source, sourceKey, versionId) => {
-          if (principal === 'service') return;
-          this.#judge(req, auth, principal, {
-            op: 'GetObject',
-            action: versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion',
-            bucket: source,
-            key: sourceKey,
-            versionId,
-            query: new URLSearchParams(),
-          });
-        },
-        region: this.region,
-        engine: this.#opts.engine,
-        catalog: this.#opts.catalog,
-        body: () => {
-          if (body) throw new Error('request body read twice');
-          body = requestBody(req, signed);
-          return body;
-        },
-        log: this.#log,
-      };
-      await handler(ctx);
+      await serve();
     } catch (err) {
       if (isS3Error(err)) record.errorCode = err.code;
       // Refused before its route was looked up (a bad signature): still named in logs and metrics.
       if (record.operation === 'Unknown') record.operation = this.#operationOf(req, rawPath, rawQuery);
-      sendError(req, res, err, { requestId, hostId, resource, log: this.#log });
+      sendError(req, res, err, { requestId, hostId, resource: started.resource, log: this.#log });
     } finally {
       // An answer given before the whole body was read (an error, a failed precondition)
       // must not leave the client stuck sending into a full window: read and discard the rest.
@@ -547,6 +564,91 @@ export class RegionServer {
         req.resume();
       }
     }
+  }
+
+  /** Names the bucket and key in logs and errors; refuses keys longer than S3 allows. */
+  #addressed(started: Started, address: { bucket?: string; key?: string }): void {
+    started.record.bucket = address.bucket;
+    started.record.key = address.key;
+    started.resource =
+      address.bucket === undefined ? '/' : `/${address.bucket}${address.key === undefined ? '' : `/${address.key}`}`;
+    if (address.key !== undefined && Buffer.byteLength(address.key) > MAX_KEY_BYTES) {
+      throw new S3Error('KeyTooLongError', undefined, {
+        fields: { MaxSizeAllowed: String(MAX_KEY_BYTES), Size: String(Buffer.byteLength(address.key)) },
+      });
+    }
+  }
+
+  /** The operation a request names, from the route table. */
+  #match(req: IncomingMessage, address: { bucket?: string; key?: string }, query: URLSearchParams): Route {
+    const target: Target = address.key !== undefined ? 'object' : address.bucket !== undefined ? 'bucket' : 'service';
+    const match = matchRoute({
+      method: req.method ?? 'GET',
+      target,
+      query,
+      hasHeader: (name) => req.headers[name] !== undefined,
+    });
+    if (match.kind === 'unknown-subresource') {
+      throw new S3Error('NotImplemented', `The ${match.sub} subresource is not implemented`);
+    }
+    if (match.kind === 'method-not-allowed') {
+      throw new S3Error('MethodNotAllowed', undefined, {
+        fields: { Method: req.method ?? '', ResourceType: target === 'service' ? 'SERVICE' : target.toUpperCase() },
+      });
+    }
+    return match.route;
+  }
+
+  /** Authorizes the request for this region's bucket and runs its handler. */
+  async #serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    started: Started,
+    request: { address: { bucket?: string; key?: string }; route: Route; query: URLSearchParams; caller: Caller },
+  ): Promise<void> {
+    const { address, route, query, caller } = request;
+    const bucketRecord = address.bucket !== undefined ? this.#opts.engine.getBucket(address.bucket) : undefined;
+    const signed = this.#admit(req, route, caller, bucketRecord, address.key, query);
+    const { principal } = caller;
+    const handler = HANDLERS[route.op];
+    if (!handler) {
+      throw new S3Error('NotImplemented', `${route.op} is not implemented`, { fields: { Operation: route.op } });
+    }
+    let body: RequestBody | undefined;
+    const ctx: S3Context = {
+      req,
+      res,
+      requestId: started.requestId,
+      route,
+      bucket: address.bucket,
+      key: address.key,
+      query,
+      auth: signed,
+      accountId: actingAccount(signed, req),
+      principal,
+      accessPointBlock: caller.accessPointBlock,
+      authorizeRead: (source, sourceKey, versionId) => {
+        if (principal === 'service') return;
+        this.#judge(req, caller, principal, {
+          op: 'GetObject',
+          action: versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion',
+          bucket: source,
+          key: sourceKey,
+          versionId,
+          query: new URLSearchParams(),
+        });
+      },
+      region: this.region,
+      engine: this.#opts.engine,
+      catalog: this.#opts.catalog,
+      body: () => {
+        if (body) throw new Error('request body read twice');
+        body = requestBody(req, signed);
+        return body;
+      },
+      log: this.#log,
+    };
+    await handler(ctx);
   }
 
   /**
