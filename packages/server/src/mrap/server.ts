@@ -17,7 +17,7 @@ import type { Logger } from '../core/log.ts';
 import type { ProcessMetrics } from '../core/metrics.ts';
 import { hostWithoutPort } from '../s3/address.ts';
 import { createAuthenticator, type Authenticator } from '../s3/auth/sigv4.ts';
-import { answerClientError, closeGracefully, listenOn, startRequest, type RequestRecord } from '../s3/http-edge.ts';
+import { answerClientError, closeGracefully, idleBodyTimeout, listenOn, startRequest, type RequestRecord } from '../s3/http-edge.ts';
 import { sendError } from '../s3/respond.ts';
 import { matchRoute } from '../s3/router.ts';
 import { ControlApi } from './control/api.ts';
@@ -190,7 +190,7 @@ export class GlobalServer {
         return;
       }
       if (rawPath.startsWith(CONTROL_PREFIX)) {
-        this.#idleTimeout(req, res, requestId, hostId, rawPath);
+        idleBodyTimeout(req, res, this.#opts.idleTimeoutMs ?? 20_000, { requestId, hostId, resource: rawPath, log: this.#log });
         await this.#controlRequest(req, res, requestId, rawPath, rawQuery);
         return;
       }
@@ -229,21 +229,6 @@ export class GlobalServer {
     });
     if (auth.kind === 'anonymous') throw new S3Error('AccessDenied');
     await this.#control.handle({ req, res, requestId, rawPath, rawQuery, auth });
-  }
-
-  /** A control request whose body stalls is answered 400 RequestTimeout, as S3 does. */
-  #idleTimeout(req: IncomingMessage, res: ServerResponse, requestId: string, hostId: string, rawPath: string): void {
-    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return;
-    req.setTimeout(this.#opts.idleTimeoutMs ?? 20_000, () => {
-      sendError(req, res, new S3Error('RequestTimeout', undefined, { headers: { connection: 'close' } }), {
-        requestId,
-        hostId,
-        resource: rawPath,
-        log: this.#log,
-      });
-      res.once('finish', () => req.socket.destroy());
-    });
-    req.once('end', () => req.setTimeout(0));
   }
 
   #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {

@@ -13,7 +13,7 @@ import { S3Error, type S3ErrorCode } from '../core/errors.ts';
 import { parseChecksumAlgorithm } from '../storage/checksum.ts';
 import type { ByteRange, ObjectVersion, StoredChecksum } from '../storage/types.ts';
 import type { S3Context } from './context.ts';
-import { checkCopySourceConditions, MAX_COPY_SOURCE, type CopySource, type OpenedSource } from './copy-source.ts';
+import { copyExtent, type CopySource, type OpenedSource } from './copy-source.ts';
 import { contentHeadersFrom, userMetadataFrom } from './headers.ts';
 import { peerStream, type PeerCaller } from './peer.ts';
 import { parseTaggingXml } from './tagging.ts';
@@ -51,15 +51,7 @@ export async function openRemoteCopySource(
     throw remoteError(head.statusCode, undefined, src);
   }
   const version = versionFromHeaders(src, head.headers);
-  checkCopySourceConditions(ctx.req.headers, version);
-  const range = opts.range?.(version.size);
-  const length = range ? range.end - range.start + 1 : version.size;
-  if (length > MAX_COPY_SOURCE) {
-    throw new S3Error(
-      'InvalidRequest',
-      `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE}`,
-    );
-  }
+  const { range, length } = copyExtent(ctx, version, opts.range);
   const versioned = typeof head.headers['x-amz-version-id'] === 'string';
   const pinned = versioned ? version.versionId : undefined;
   if (opts.withTags && Number(head.headers['x-amz-tagging-count'] ?? 0) > 0) {

@@ -105,6 +105,27 @@ export function parseCopyRange(value: string, size: number): ByteRange {
   return { start, end };
 }
 
+/**
+ * What of `version` a copy takes, once the copy-source conditions hold: all of it, or the
+ * range a part copy names; at most 5 GiB.
+ */
+export function copyExtent(
+  ctx: S3Context,
+  version: ObjectVersion,
+  rangeOf: ((size: number) => ByteRange | undefined) | undefined,
+): { range: ByteRange | undefined; length: number } {
+  checkCopySourceConditions(ctx.req.headers, version);
+  const range = rangeOf?.(version.size);
+  const length = range ? range.end - range.start + 1 : version.size;
+  if (length > MAX_COPY_SOURCE) {
+    throw new S3Error(
+      'InvalidRequest',
+      `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE}`,
+    );
+  }
+  return { range, length };
+}
+
 export interface OpenedSource {
   version: ObjectVersion;
   /** the version id the copy source named, if it named one */
@@ -147,15 +168,7 @@ export async function openCopySource(
       throw err;
     }
   })();
-  checkCopySourceConditions(ctx.req.headers, version);
-  const range = opts.range?.(version.size);
-  const length = range ? range.end - range.start + 1 : version.size;
-  if (length > MAX_COPY_SOURCE) {
-    throw new S3Error(
-      'InvalidRequest',
-      `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE}`,
-    );
-  }
+  const { range, length } = copyExtent(ctx, version, opts.range);
   const { body } = ctx.engine.getObject({ ...src, versionId: version.versionId, range });
   const versionHeader: Record<string, string> =
     bucket.versioning !== 'Unversioned' ? { 'x-amz-copy-source-version-id': version.versionId } : {};

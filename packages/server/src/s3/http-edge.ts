@@ -181,3 +181,29 @@ export function startRequest(
     rawQuery: q === -1 ? '' : url.slice(q + 1),
   };
 }
+
+/**
+ * A request whose body stalls longer than `idleMs` is answered 400 RequestTimeout and its
+ * connection closed, as S3 does; once the body is in, the request may take as long as it needs
+ * (an fsync of a large object).
+ */
+export function idleBodyTimeout(
+  req: IncomingMessage,
+  res: ServerResponse,
+  idleMs: number,
+  answer: { requestId: string; hostId: string; resource: string; log: Logger; onTimeout?: () => void },
+): void {
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return;
+  req.setTimeout(idleMs, () => {
+    answer.onTimeout?.();
+    const { requestId, hostId, resource, log } = answer;
+    sendError(req, res, new S3Error('RequestTimeout', undefined, { headers: { connection: 'close' } }), {
+      requestId,
+      hostId,
+      resource,
+      log,
+    });
+    res.once('finish', () => req.socket.destroy());
+  });
+  req.once('end', () => req.setTimeout(0));
+}

@@ -53,7 +53,7 @@ import {
   putBucketPolicy,
   putPublicAccessBlock,
 } from './handlers/policy.ts';
-import { answerClientError, closeGracefully, listenOn, startRequest, type StartedRequest } from './http-edge.ts';
+import { answerClientError, closeGracefully, idleBodyTimeout, listenOn, startRequest, type StartedRequest } from './http-edge.ts';
 import { isReplicaRequest } from './replica-protocol.ts';
 import { sendError } from './respond.ts';
 import { matchRoute, type Route, type Target } from './router.ts';
@@ -529,20 +529,13 @@ export class RegionServer {
     const { requestId, hostId, record, rawPath } = started;
     this.#inFlight++;
     res.once('close', () => this.#inFlight--);
-    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
-      req.setTimeout(this.#opts.idleTimeoutMs ?? 20_000, () => {
-        record.errorCode = 'RequestTimeout';
-        sendError(req, res, new S3Error('RequestTimeout', undefined, { headers: { connection: 'close' } }), {
-          requestId,
-          hostId,
-          resource: rawPath,
-          log: this.#log,
-        });
-        res.once('finish', () => req.socket.destroy());
-      });
-      // Once the body is in, the request may legitimately take a while (fsync of a large object).
-      req.once('end', () => req.setTimeout(0));
-    }
+    idleBodyTimeout(req, res, this.#opts.idleTimeoutMs ?? 20_000, {
+      requestId,
+      hostId,
+      resource: rawPath,
+      log: this.#log,
+      onTimeout: () => (record.errorCode = 'RequestTimeout'),
+    });
     return { ...started, resource: rawPath };
   }
 
