@@ -37,6 +37,7 @@ import {
 } from '@aws-sdk/client-s3-control';
 import { FaultStore } from '../src/core/faults.ts';
 import { faultsPath } from '../src/cli/fault.ts';
+import { replicateExisting } from '../src/cli/replicate-existing.ts';
 import { JobRunner } from '../src/replication/job-runner.ts';
 import { LmdbJobStore } from '../src/replication/job-store.ts';
 import { parseReportLine, type BatchJob } from '../src/replication/jobs.ts';
@@ -267,6 +268,79 @@ describe('batch replication', { concurrency: false }, () => {
     assert.equal(replicas.get('a/3'), late.get('a/3'));
   });
 
+  test('REPLICA: replicas held by a bucket are replicated on to its own destination, nothing else', async () => {
+    await bucket(us, 'bj-rep-a', US);
+    await bucket(eu, 'bj-rep-b', EU);
+    await bucket(ap, 'bj-rep-c', AP);
+    await configure('bj-rep-a', [rule('bj-rep-b', 1)]);
+    const ids = await putMany('bj-rep-a', ['r/1', 'r/2', 'r/3']);
+    for (const k of ids.keys()) await eventually(async () => assert.equal(await replicationStatus('bj-rep-a', k), 'COMPLETED'));
+    // bj-rep-b: three replicas, one version of its own from before its rules (NONE).
+    const before = await eu.send(new PutObjectCommand({ Bucket: 'bj-rep-b', Key: 'own/old', Body: 'written in b' }));
+    await eu.send(new PutBucketReplicationCommand({ Bucket: 'bj-rep-b', ReplicationConfiguration: { Role: ROLE, Rules: [rule('bj-rep-c', 1)] } }));
+    const inB = new Jobs(w, EU);
+    const job = await inB.until((await inB.start('bj-rep-b', { statuses: ['REPLICA'] })).id, 'Complete');
+    assert.deepEqual([job.progress.total, job.progress.succeeded, job.progress.failed], [3, 3, 0]);
+    const inC = await versionsIn(ap, 'bj-rep-c');
+    assert.deepEqual([...inC.keys()].sort(), ['r/1', 'r/2', 'r/3'], 'the replicas, not the NONE version');
+    for (const [key, id] of ids) assert.equal(inC.get(key), id, `${key} keeps its version id down the chain`);
+    assert.deepEqual(
+      (await inB.report(job.id)).map((r) => [r[1], r[2], r[3]]),
+      [...ids].map(([key, id]) => [key, id, 'succeeded']),
+    );
+    assert.equal((await eu.send(new HeadObjectCommand({ Bucket: 'bj-rep-b', Key: 'own/old' }))).VersionId, before.VersionId);
+  });
+
+  test('the completion report matches reality: each selected version once, its outcome as the source records it', async () => {
+    await bucket(us, 'bj-mix-src', US);
+    await bucket(eu, 'bj-mix-ok', EU);
+    await bucket(ap, 'bj-mix-bad', AP);
+    const written: { key: string; versionId: string; size: number }[] = [];
+    const put = async (key: string, body: string) => {
+      const out = await us.send(new PutObjectCommand({ Bucket: 'bj-mix-src', Key: key, Body: body }));
+      written.push({ key, versionId: out.VersionId!, size: body.length });
+    };
+    for (const key of ['ok/1', 'ok/2', 'bad/1', 'bad/2', 'other/1']) await put(key, `${key} first`);
+    for (const key of ['ok/1', 'bad/1']) await put(key, `${key} second, longer`);
+    // A delete marker: the rules do not replicate markers, so no job takes it.
+    await us.send(new DeleteObjectCommand({ Bucket: 'bj-mix-src', Key: 'ok/2' }));
+    const prefixRule = (id: string, prefix: string, destination: string, priority: number): ReplicationRule => ({
+      ...rule(destination, priority),
+      ID: id,
+      Filter: { Prefix: prefix },
+    });
+    await configure('bj-mix-src', [prefixRule('ok', 'ok/', 'bj-mix-ok', 1), prefixRule('bad', 'bad/', 'bj-mix-bad', 2)]);
+    // Copies to a destination whose versioning is suspended fail for good.
+    await ap.send(new PutBucketVersioningCommand({ Bucket: 'bj-mix-bad', VersioningConfiguration: { Status: 'Suspended' } }));
+
+    const job = await jobs.until((await jobs.start('bj-mix-src', { statuses: ['NONE'] })).id, 'Complete');
+    const selected = written.filter((v) => !v.key.startsWith('other/'));
+    const rows = await jobs.report(job.id);
+    const id = (key: string, versionId: string) => `${key} ${versionId}`;
+    assert.deepEqual(rows.map((r) => id(r[1], r[2])).sort(), selected.map((v) => id(v.key, v.versionId)).sort(), 'each selected version once');
+    for (const [bucketName, key, versionId, outcome, reason] of rows) {
+      assert.equal(bucketName, 'bj-mix-src');
+      const head = await us.send(new HeadObjectCommand({ Bucket: 'bj-mix-src', Key: key, VersionId: versionId }));
+      if (key.startsWith('ok/')) {
+        assert.deepEqual([outcome, reason, head.ReplicationStatus], ['succeeded', '', 'COMPLETED'], key);
+      } else {
+        assert.deepEqual([outcome, reason, head.ReplicationStatus], ['failed', 'bj-mix-bad: DstBucketUnversioned', 'FAILED'], key);
+      }
+    }
+    const ok = selected.filter((v) => v.key.startsWith('ok/'));
+    assert.deepEqual(
+      [job.progress.total, job.progress.succeeded, job.progress.failed, job.progress.bytesDone],
+      [selected.length, ok.length, selected.length - ok.length, selected.reduce((n, v) => n + v.size, 0)],
+    );
+    // The destination holds exactly the versions reported succeeded, under their ids.
+    const replicas = await eu.send(new ListObjectVersionsCommand({ Bucket: 'bj-mix-ok' }));
+    assert.deepEqual(
+      (replicas.Versions ?? []).map((v) => id(v.Key!, v.VersionId!)).sort(),
+      rows.filter((r) => r[3] === 'succeeded').map((r) => id(r[1], r[2])).sort(),
+    );
+    assert.equal((await ap.send(new ListObjectVersionsCommand({ Bucket: 'bj-mix-bad' }))).Versions, undefined);
+  });
+
   test('a job refused: unknown bucket, bucket without replication rules', async () => {
     await bucket(us, 'bj-norules', US);
     const none = await rawRequest(w.endpoint(US), { method: 'POST', path: '/_meridian/jobs', query: { spec: JSON.stringify({ bucket: 'bj-nope', account: AccountId, filter: {} }) } }, { credentials: CREDENTIALS });
@@ -422,6 +496,29 @@ describe('batch replication', { concurrency: false }, () => {
     assert.equal((unknown as { code?: number }).code, 1);
   });
 
+  test('CLI on a terminal: the progress bar is redrawn in place, then the summary', async () => {
+    await bucket(us, 'bj-tty-src', US);
+    await bucket(eu, 'bj-tty-dst', EU);
+    const keys = Array.from({ length: 300 }, (_, i) => `t/${String(i).padStart(3, '0')}`);
+    await putMany('bj-tty-src', keys);
+    await configure('bj-tty-src', [rule('bj-tty-dst', 1)]);
+    const bytes = keys.reduce((n, k) => n + `body of ${k}`.length, 0);
+    let out = '';
+    const code = await replicateExisting({ dataDir: w.dataDir, bucket: 'bj-tty-src', tty: true, intervalMs: 10, out: (t) => (out += t) });
+    assert.equal(code, 0, out);
+    const [intro, ...rest] = out.split('\r\x1b[2K');
+    assert.match(intro, /^Job [0-9a-f-]+ replicates existing objects of bj-tty-src \(NONE\) in us-east-1\.\n$/);
+    assert.ok(rest.length >= 2, `redrawn: ${JSON.stringify(out)}`);
+    const frames = rest.slice(0, -1);
+    for (const f of frames) {
+      assert.match(f, /^\[[#-]{24}\] +\d+% [\d,]+\/(\?|300) objects {2}[\d.]+ (B|KiB)\/(\?|[\d.]+ KiB) {2}[\d,]+ obj\/s {2}ETA (-|[\d.]+ m?s|\d+ min \d+ s) {2}(New|Preparing|Active|Complete)$/, JSON.stringify(f));
+    }
+    assert.ok(!frames.some((f) => f.includes('\n')), 'a frame stays on its line');
+    const last = rest.at(-1)!;
+    assert.match(last, new RegExp(`^\\[#{24}\\] 100% 300/300 objects {2}${(bytes / 1024).toFixed(1)} KiB/${(bytes / 1024).toFixed(1)} KiB {2}[\\d,]+ obj/s {2}ETA - {2}Complete\\n`));
+    assert.match(last, /\nJob [0-9a-f-]+: Complete in [\d.]+ m?s\.\n {2}300 replicated, 0 failed, [\d.]+ KiB of [\d.]+ KiB\.\n$/);
+  });
+
   test('a back-fill of 2,000 objects', async () => {
     await bucket(us, 'bj-bulk-src', US);
     await bucket(eu, 'bj-bulk-dst', EU);
@@ -471,9 +568,15 @@ describe('batch replication across a restart', () => {
         const after = new Jobs(w, US);
         const done = await after.until(job.id, 'Complete');
         assert.deepEqual([done.progress.total, done.progress.queued, done.progress.succeeded], [20, 20, 20]);
-        assert.equal((await after.report(job.id)).filter((r) => r[3] === 'succeeded').length, 20);
+        const report = await after.report(job.id);
+        assert.equal(report.filter((r) => r[3] === 'succeeded').length, 20);
         const listed = await w.client(EU).send(new ListObjectVersionsCommand({ Bucket: 'bjr-dst' }));
         assert.equal(listed.Versions?.length, 20);
+        // The report names the very versions that arrived, once each.
+        assert.deepEqual(
+          report.map((r) => `${r[1]} ${r[2]}`).sort(),
+          (listed.Versions ?? []).map((v) => `${v.Key} ${v.VersionId}`).sort(),
+        );
       } finally {
         await w.close();
       }

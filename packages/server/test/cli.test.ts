@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { eventually } from './helpers/eventually.ts';
 import { MERIDIAN_BIN, spawnMeridian } from './helpers/process.ts';
 
 describe('meridian up', () => {
@@ -91,5 +93,40 @@ describe('meridian up', () => {
     await a.exited;
     assert.equal(b.status, 1);
     assert.match(b.stderr, new RegExp(`port ${port} .*in use`));
+  });
+
+  test('logs are readable lines when forced pretty (as on a terminal), one per request, without secrets', async () => {
+    await writeFile(join(dir, 'pretty.yaml'), 'regions:\n  - name: us-east-1\n    port: 0\n');
+    const credentials = { accessKeyId: 'pretty-key', secretAccessKey: 'pretty-secret-never-logged' };
+    const p = spawnMeridian(['up', '--data-dir', join(dir, 'pretty'), '--config', join(dir, 'pretty.yaml')], {
+      MERIDIAN_LOG_FORMAT: 'pretty',
+      MERIDIAN_LOG_LEVEL: 'info',
+      MERIDIAN_ROOT_ACCESS_KEY_ID: credentials.accessKeyId,
+      MERIDIAN_ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    });
+    const { regions } = await p.ready;
+    const s3 = new S3Client({ region: 'us-east-1', endpoint: regions[0].endpoint, forcePathStyle: true, credentials, maxAttempts: 1 });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'pretty' }));
+      const put = await s3.send(new PutObjectCommand({ Bucket: 'pretty', Key: 'a b', Body: 'twelve bytes' }));
+      const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'pretty', Key: 'a b' }), { expiresIn: 60 });
+      assert.equal(await (await fetch(url)).text(), 'twelve bytes');
+      const signature = new URL(url).searchParams.get('X-Amz-Signature')!;
+      const logLines = () => p.stdout().split('\n').filter((l) => /^\[\d{2}:\d{2}:\d{2}\.\d{3}\] [A-Z]+: /.test(l));
+      await eventually(() => assert.equal(logLines().filter((l) => / GetObject 200 /.test(l)).length, 1, p.stdout()));
+      const putLine = logLines().find((l) => l.includes(put.$metadata.requestId!));
+      assert.ok(putLine, p.stdout());
+      assert.match(putLine, /^\[[\d:.]+\] INFO: PutObject 200 in [\d.]+ ms \{.*"operation":"PutObject".*\}$/);
+      for (const field of ['"region":"us-east-1"', '"bucket":"pretty"', '"key":"a b"', '"status":200', '"bytesIn":12']) assert.ok(putLine.includes(field), `${field}: ${putLine}`);
+      assert.ok(!/^\{"level"/m.test(p.stdout()), 'no JSON lines');
+      assert.ok(!p.stdout().includes('\x1b['), 'no colours in a pipe');
+      // The banner shows the dev credentials; what is logged after it never does.
+      const logged = p.stdout().slice(p.stdout().indexOf('Press Ctrl-C to stop.'));
+      for (const secret of [credentials.secretAccessKey, signature, 'X-Amz-Signature', 'authorization']) assert.ok(!logged.includes(secret), `${secret} logged`);
+    } finally {
+      s3.destroy();
+      p.proc.kill('SIGINT');
+    }
+    assert.equal((await p.exited).code, 0, p.stderr());
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Operating a world: Prometheus metrics at `/metrics` of every region and of the global
- * endpoint (parsed strictly and checked against a known workload), `/metrics` not shadowing a
- * bucket named `metrics`, readiness, and the request log (one JSON line per request, never a
- * signature or a secret).
+ * endpoint (parsed strictly and checked against a known workload: requests, latency, bytes,
+ * store sizes, event-loop lag, replication while a destination is down and after, router),
+ * `/metrics` not shadowing a bucket named `metrics`, health and readiness, and the request log
+ * (one JSON line per request, never a signature or a secret).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -24,6 +25,8 @@ import {
 } from '@aws-sdk/client-s3-control';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { request } from 'undici';
+import { faultsPath } from '../src/cli/fault.ts';
+import { FaultStore } from '../src/core/faults.ts';
 import { createLogger } from '../src/core/log.ts';
 import { signRequest } from '../src/s3/auth/sign.ts';
 import { eventually } from './helpers/eventually.ts';
@@ -54,6 +57,8 @@ describe('metrics and request logs', () => {
   after(async () => {
     await w.close();
   });
+
+  const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'];
 
   async function scrape(endpoint: string): Promise<Map<string, Family>> {
     const res = await fetch(`${endpoint}/metrics`);
@@ -107,6 +112,47 @@ describe('metrics and request logs', () => {
     const euMetrics = await scrape(w.endpoint('eu-west-1'));
     assert.equal(value(euMetrics, 'meridian_requests_total', { region, operation: 'PutObject', status: '200' }), undefined);
     assert.equal(value(euMetrics, 'meridian_store_objects', { region: 'eu-west-1' }), 0);
+  });
+
+  test('every endpoint: its own store sizes, event-loop lag (a stall shows) and process figures', async () => {
+    // The world runs in this process: stall its event loop for 300 ms, in a timer callback (a
+    // stall is measured by the next turn of the loop's own timer), and let the loop turn. Node
+    // measures nothing in the first tick after a scrape resets the histogram: wait that out first.
+    await new Promise((r) => setTimeout(r, 50));
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        const until = performance.now() + 300;
+        while (performance.now() < until) {
+          // busy
+        }
+        resolve();
+      }, 1),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    const endpoints = [...REGIONS.map((r) => ({ scope: r, endpoint: w.endpoint(r) })), { scope: 'global', endpoint: w.globalEndpoint }];
+    for (const [i, { scope, endpoint }] of endpoints.entries()) {
+      const m = await scrape(endpoint);
+      const lag = value(m, 'nodejs_eventloop_lag_seconds', {});
+      assert.ok(lag !== undefined && Number.isFinite(lag) && lag >= 0, `${scope}: lag ${lag}`);
+      // The first scrape after the stall sees it; each scrape starts the next window.
+      if (i === 0) assert.ok((value(m, 'nodejs_eventloop_lag_max_seconds', {}) ?? 0) >= 0.25, `${scope}: the stall shows`);
+      assert.ok((value(m, 'nodejs_eventloop_lag_p99_seconds', {}) ?? -1) >= 0);
+      assert.ok((value(m, 'process_resident_memory_bytes', {}) ?? 0) > 0, `${scope}: process figures`);
+      if (scope === 'global') {
+        assert.equal(samples(m, 'meridian_store_objects').length, 0, 'the global endpoint stores nothing');
+        continue;
+      }
+      for (const name of ['meridian_store_buckets', 'meridian_store_objects', 'meridian_store_versions', 'meridian_store_bytes']) {
+        assert.equal(m.get(name)?.type, 'gauge', `${scope}: ${name}`);
+        assert.equal(samples(m, name).length, 1, `${scope}: only its own ${name}`);
+      }
+    }
+    // Nothing was ever written to ap-southeast-1; the previous test's three objects are in us-east-1.
+    const ap = await scrape(w.endpoint('ap-southeast-1'));
+    assert.deepEqual(
+      ['meridian_store_buckets', 'meridian_store_objects', 'meridian_store_bytes'].map((n) => value(ap, n, { region: 'ap-southeast-1' })),
+      [0, 0, 0],
+    );
   });
 
   test('replication series on the source region, router series per MRAP and region on the global endpoint', async () => {
@@ -170,6 +216,10 @@ describe('metrics and request logs', () => {
       assert.equal(value(g, 'meridian_requests_total', { region: 'global', operation: 'GetObject', status: '200' }), 1);
       assert.equal(value(g, 'meridian_requests_total', { region: 'global', operation: 'CreateMultiRegionAccessPoint', status: '200' }), 1);
       assert.equal(value(g, 'meridian_request_duration_seconds_count', { region: 'global', operation: 'GetObject' }), 1);
+      // Bytes through the global endpoint: 'hello' in with the PUT, out with the GET.
+      assert.equal(value(g, 'meridian_request_bytes_total', { region: 'global', operation: 'PutObject' }), 5);
+      assert.equal(value(g, 'meridian_response_bytes_total', { region: 'global', operation: 'GetObject' }), 5);
+      assert.equal(value(g, 'meridian_mrap_response_bytes_total', { mrap: alias, region: 'us-east-1' }), 5);
       assert.ok(g.has('nodejs_eventloop_lag_seconds'));
       assert.equal(samples(g, 'meridian_requests_total', { region: 'us-east-1' }).length, 0);
     } finally {
@@ -201,12 +251,89 @@ describe('metrics and request logs', () => {
     assert.ok(operator.has('meridian_requests_total') && operator.has('meridian_replication_operations_pending'));
   });
 
-  test('readiness: stores open and catalog loaded', async () => {
-    for (const endpoint of [w.endpoint('us-east-1'), w.globalEndpoint]) {
+  test('health and readiness on every region and on the global endpoint', async () => {
+    for (const endpoint of [...REGIONS.map((r) => w.endpoint(r)), w.globalEndpoint]) {
+      const health = await fetch(`${endpoint}/_meridian/health`);
+      assert.equal(health.status, 200, endpoint);
+      assert.equal(((await health.json()) as { status: string }).status, 'ok');
       const res = await fetch(`${endpoint}/_meridian/ready`);
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { status: string }).status, 'ready');
     }
+  });
+
+  test('replication series: what waits while a destination is down, failures, then latency and RTC once it drains', async () => {
+    const ap = w.client('ap-southeast-1');
+    const faults = new FaultStore(faultsPath(w.dataDir));
+    const rules = (source: string, destination: string, id: string) =>
+      us.send(
+        new PutBucketReplicationCommand({
+          Bucket: source,
+          ReplicationConfiguration: {
+            Role: `arn:aws:iam::${AccountId}:role/replication`,
+            Rules: [{ ID: id, Priority: 1, Status: 'Enabled', Filter: {}, DeleteMarkerReplication: { Status: 'Disabled' }, Destination: { Bucket: `arn:aws:s3:::${destination}` } }],
+          },
+        }),
+      );
+    for (const [client, bucket, region] of [[us, 'met-wait', 'us-east-1'], [ap, 'met-wait-dst', 'ap-southeast-1'], [us, 'met-fail', 'us-east-1'], [eu, 'met-fail-dst', 'eu-west-1']] as const) {
+      await client.send(
+        new CreateBucketCommand({ Bucket: bucket, ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }) }),
+      );
+      await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    }
+    await rules('met-wait', 'met-wait-dst', 'to-ap');
+    await rules('met-fail', 'met-fail-dst', 'to-eu');
+    // A destination that is not versioned fails every copy for good (DstBucketUnversioned).
+    await eu.send(new PutBucketVersioningCommand({ Bucket: 'met-fail-dst', VersioningConfiguration: { Status: 'Suspended' } }));
+    const waiting = { region: 'us-east-1', bucket: 'met-wait', rule: 'to-ap', destination: 'met-wait-dst' };
+    const failing = { region: 'us-east-1', bucket: 'met-fail', rule: 'to-eu', destination: 'met-fail-dst' };
+    const SIZES = [100, 2000, 30_000];
+    await faults.regionDown('ap-southeast-1');
+    try {
+      for (const [i, size] of SIZES.entries()) await us.send(new PutObjectCommand({ Bucket: 'met-wait', Key: `w${i}`, Body: Buffer.alloc(size, 3) }));
+      for (const key of ['f0', 'f1']) await us.send(new PutObjectCommand({ Bucket: 'met-fail', Key: key, Body: 'doomed' }));
+      await eventually(async () => {
+        const m = await scrape(w.endpoint('us-east-1'));
+        assert.equal(value(m, 'meridian_replication_operations_failed', failing), 2);
+        assert.equal(value(m, 'meridian_replication_operations_pending', failing), 0);
+        assert.equal(value(m, 'meridian_replication_operations_completed', failing), 0);
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      const m = await scrape(w.endpoint('us-east-1'));
+      assert.equal(value(m, 'meridian_replication_operations_pending', waiting), SIZES.length);
+      assert.equal(value(m, 'meridian_replication_bytes_pending', waiting), SIZES.reduce((a, b) => a + b, 0));
+      assert.equal(value(m, 'meridian_replication_operations_completed', waiting), 0);
+      assert.ok((value(m, 'meridian_replication_latency_seconds', waiting) ?? 0) >= 0.05, 'the destination is behind by the oldest wait');
+      assert.equal(value(m, 'meridian_replication_latency_p99_seconds', waiting), undefined, 'no latency before a copy is done');
+      for (const i of SIZES.keys()) {
+        assert.equal((await us.send(new HeadObjectCommand({ Bucket: 'met-wait', Key: `w${i}` }))).ReplicationStatus, 'PENDING');
+      }
+    } finally {
+      await faults.regionUp('ap-southeast-1');
+      await faults.close();
+    }
+    await eventually(
+      async () => {
+        const m = await scrape(w.endpoint('us-east-1'));
+        assert.equal(value(m, 'meridian_replication_operations_pending', waiting), 0);
+        assert.equal(value(m, 'meridian_replication_bytes_pending', waiting), 0);
+        assert.equal(value(m, 'meridian_replication_operations_completed', waiting), SIZES.length);
+      },
+      { timeoutMs: 20_000 },
+    );
+    const m = await scrape(w.endpoint('us-east-1'));
+    assert.equal(value(m, 'meridian_replication_latency_seconds', waiting), 0, 'caught up');
+    const p99 = value(m, 'meridian_replication_latency_p99_seconds', waiting) ?? 0;
+    const max = value(m, 'meridian_replication_latency_max_seconds', waiting) ?? 0;
+    assert.ok(p99 >= 0.05 && p99 <= max, `p99 ${p99} max ${max}: the copies waited out the outage`);
+    assert.equal(value(m, 'meridian_replication_rtc_within', waiting), SIZES.length);
+    assert.equal(value(m, 'meridian_replication_rtc_missed', waiting), 0);
+    assert.equal(value(m, 'meridian_replication_operations_failed', failing), 2, 'failures stay counted');
+    // The destination stores what arrived.
+    const apMetrics = await scrape(w.endpoint('ap-southeast-1'));
+    assert.equal(value(apMetrics, 'meridian_store_objects', { region: 'ap-southeast-1' }), SIZES.length);
+    assert.equal(value(apMetrics, 'meridian_store_bytes', { region: 'ap-southeast-1' }), SIZES.reduce((a, b) => a + b, 0));
+    assert.equal(value(apMetrics, 'meridian_requests_total', { region: 'ap-southeast-1', operation: 'PutObject', status: '200' }), SIZES.length);
   });
 
   test('one JSON log line per request, with its id, operation, bucket, key, status, duration, bytes and error code', async () => {
@@ -227,6 +354,21 @@ describe('metrics and request logs', () => {
     assert.equal(g.operation, 'GetObject');
     assert.equal(g.status, 404);
     assert.equal(g.errorCode, 'NoSuchKey');
+
+    // The global endpoint logs its requests the same way.
+    lines.length = 0;
+    const global = new S3Client({ region: 'us-east-1', endpoint: w.globalEndpoint, forcePathStyle: true, credentials: CREDENTIALS, maxAttempts: 1 });
+    try {
+      const err = await global.send(new GetObjectCommand({ Bucket: 'nosuchalias.mrap', Key: 'logged/global' })).catch((e: { $metadata: { requestId?: string; httpStatusCode?: number } }) => e);
+      const entry = logs().find((l) => l.key === 'logged/global');
+      assert.ok(entry, JSON.stringify(logs()));
+      assert.deepEqual(
+        [entry.endpoint, entry.requestId, entry.operation, entry.bucket, entry.status, typeof entry.durationMs],
+        ['global', err.$metadata.requestId, 'GetObject', 'nosuchalias.mrap', err.$metadata.httpStatusCode, 'number'],
+      );
+    } finally {
+      global.destroy();
+    }
   });
 
   test('signatures and secrets never reach the log', async () => {

@@ -15,7 +15,7 @@ import { keysCommand } from './keys.ts';
 import { mrapCommand } from './mrap.ts';
 import { replicateExistingCommand } from './replicate-existing.ts';
 import { replicationRetry, replicationStatus } from './replication.ts';
-import { status } from './status.ts';
+import { parseInterval, status } from './status.ts';
 import { startWorld, type World } from './world.ts';
 
 const USAGE = `Usage: meridian <command> [options]
@@ -39,10 +39,11 @@ Commands:
             progress, a summary and a CSV completion report
   keys create --account A [--user U] | keys list [--account A] | keys disable|enable|delete ID
             Access keys of the world's accounts, valid in every region (secrets shown once)
-  status [--json] [--watch]
+  status [--json] [--watch [--interval 2s]]
             The whole world: each region up or down with its latency from here, buckets,
-            objects and bytes; replication per rule; access points and their routes; faults.
-            Exits 1 if any region is down
+            objects and bytes; replication per rule; access points and their routes; batch
+            replication jobs under way with their progress; faults. --watch redraws it until
+            Ctrl-C (with --json: one JSON line per refresh). Exits 1 if any region is down
   help      Show this help
 
 Options (up, region):
@@ -54,8 +55,8 @@ Options (region):
   --name REGION      The region to serve (e.g. eu-west-1)
   --port PORT        Its port (default: from the configuration)
 
-Environment: MERIDIAN_DATA_DIR, MERIDIAN_HOST, MERIDIAN_LOG_LEVEL, MERIDIAN_GLOBAL_PORT,
-  MERIDIAN_ROOT_ACCESS_KEY_ID, MERIDIAN_ROOT_SECRET_ACCESS_KEY, MERIDIAN_ROOT_ACCOUNT_ID
+Environment: MERIDIAN_DATA_DIR, MERIDIAN_HOST, MERIDIAN_LOG_LEVEL, MERIDIAN_LOG_FORMAT (json or pretty),
+  MERIDIAN_GLOBAL_PORT, MERIDIAN_ROOT_ACCESS_KEY_ID, MERIDIAN_ROOT_SECRET_ACCESS_KEY, MERIDIAN_ROOT_ACCOUNT_ID
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -177,6 +178,7 @@ async function statusCommand(args: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       json: { type: 'boolean', default: false },
       watch: { type: 'boolean', default: false },
+      interval: { type: 'string' },
     },
     strict: true,
   });
@@ -186,6 +188,8 @@ async function statusCommand(args: string[]): Promise<number> {
     accounts: [config.credentials.accountId],
     json: values.json,
     watch: values.watch,
+    ...(values.interval !== undefined ? { intervalMs: parseInterval(values.interval) } : {}),
+    tty: process.stdout.isTTY === true,
     out: (text) => process.stdout.write(text),
   });
 }
@@ -250,7 +254,8 @@ async function serve(command: 'up' | 'region', args: string[]): Promise<number> 
     if (port === undefined || !Number.isInteger(port)) throw new ConfigError(`no port for region ${values.name}: pass --port`);
     regions = applyConfigDocument(config, { regions: [{ name: values.name, port }] }).regions;
   }
-  const log = createLogger({ level: config.logLevel, pretty: !values.json && process.stdout.isTTY === true });
+  // Readable lines on a terminal (or with MERIDIAN_LOG_FORMAT=pretty); --json keeps stdout for machines.
+  const log = createLogger({ level: config.logLevel, ...(values.json ? { format: 'json' as const } : {}) });
   const dataDir = resolveDataDir(config, process.cwd());
   const world = await startWorld({
     dataDir,

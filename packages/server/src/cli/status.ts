@@ -5,16 +5,21 @@
  * Multi-Region Access Points; each region is asked, from here, for its health (the latency
  * shown is that round trip), what it stores (`/_meridian/status`) and its replication
  * (`/_meridian/replication/metrics`), signed with the world's service key; the global endpoint
- * for the router's view of each region (`/_meridian/mrap/metrics`); the fault store for the
- * faults in force. Exit code 0 when every region is up, 1 when any is down.
+ * for the router's view of each region (`/_meridian/mrap/metrics`); each region for its batch
+ * replication jobs that have not finished (`/_meridian/jobs`); the fault store for the faults
+ * in force. Exit code 0 when every region is up, 1 when any is down.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { LmdbCatalog, type AccessKey, type MrapRecord, type RegionInfo } from '../catalog/catalog.ts';
+import { ConfigError } from '../core/config.ts';
 import { FaultStore, type FaultState } from '../core/faults.ts';
 import type { StoreStats } from '../core/metrics.ts';
 import type { RouterFigures } from '../mrap/metrics.ts';
+import type { JobView } from '../replication/job-runner.ts';
+import { TERMINAL, type JobFilter, type JobProgress, type JobStatus } from '../replication/jobs.ts';
 import type { SeriesSnapshot } from '../replication/metrics.ts';
 import { signRequest } from '../s3/auth/sign.ts';
 import { faultsPath } from './fault.ts';
@@ -59,6 +64,22 @@ export interface MrapStatus {
   routes: MrapRouteStatus[];
 }
 
+/** A batch replication job that has not finished (Complete, Cancelled or Failed) yet. */
+export interface BatchJobStatus {
+  id: string;
+  /** the region that holds the bucket and works the job */
+  region: string;
+  bucket: string;
+  status: JobStatus;
+  description?: string;
+  priority: number;
+  filter: JobFilter;
+  /** `total` is the versions the job selects (absent until counted); done = succeeded + failed */
+  progress: JobProgress;
+  activeSeconds: number;
+  createdAt: number;
+}
+
 export interface WorldStatus {
   dataDir: string;
   /** every region is up */
@@ -67,6 +88,8 @@ export interface WorldStatus {
   global?: { endpoint: string; up: boolean; latencyMs?: number; error?: string };
   replication: ReplicationStatus[];
   mraps: MrapStatus[];
+  /** batch replication jobs under way in the regions that are up, oldest first */
+  jobs: BatchJobStatus[];
   faults: FaultState;
 }
 
@@ -120,7 +143,8 @@ async function roundTrip(endpoint: string, timeoutMs: number): Promise<Answer> {
 /** A failed call in a few words, for the LATENCY column. */
 function why(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  switch (e.code ?? e.name) {
+  // A DOMException (AbortSignal.timeout's TimeoutError) has a numeric legacy `code`: its name says it.
+  switch (typeof e.code === 'string' ? e.code : e.name) {
     case 'ECONNREFUSED':
       return 'refused';
     case 'ECONNRESET':
@@ -133,7 +157,7 @@ function why(err: unknown): string {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return 'timed out';
     default:
-      return e.code ?? e.message;
+      return typeof e.code === 'string' ? e.code : String(e.message ?? err);
   }
 }
 
@@ -142,20 +166,38 @@ async function regionStatus(
   buckets: string[],
   key: AccessKey,
   timeoutMs: number,
-): Promise<{ region: RegionStatus; replication: ReplicationStatus[] }> {
+): Promise<{ region: RegionStatus; replication: ReplicationStatus[]; jobs: BatchJobStatus[] }> {
   const health = await roundTrip(region.endpoint, timeoutMs);
   const base: RegionStatus = { name: region.name, endpoint: region.endpoint, up: health.ok, buckets };
-  if (!health.ok) return { region: { ...base, error: health.error }, replication: [] };
+  if (!health.ok) return { region: { ...base, error: health.error }, replication: [], jobs: [] };
   const sign = { region: region.name, key };
-  const [status, replication] = await Promise.all([
+  const [status, replication, jobs] = await Promise.all([
     get(region.endpoint, '/_meridian/status', timeoutMs, sign),
     get(region.endpoint, '/_meridian/replication/metrics', timeoutMs, sign),
+    get(region.endpoint, '/_meridian/jobs', timeoutMs, sign),
   ]);
   const store = status.ok ? (status.body as { store?: StoreStats }).store : undefined;
   const rules = replication.ok ? (replication.body as { rules: SeriesSnapshot[] }).rules : [];
+  const views = jobs.ok ? (jobs.body as { jobs: JobView[] }).jobs : [];
   return {
     region: { ...base, latencyMs: round(health.ms), ...(store ? { store } : {}) },
     replication: rules.map((r) => ({ ...r, region: region.name })),
+    jobs: views.filter((j) => !TERMINAL.has(j.status)).map((j) => jobStatus(j, region.name)),
+  };
+}
+
+function jobStatus(j: JobView, region: string): BatchJobStatus {
+  return {
+    id: j.id,
+    region,
+    bucket: j.bucket,
+    status: j.status,
+    ...(j.description !== undefined ? { description: j.description } : {}),
+    priority: j.priority,
+    filter: j.filter,
+    progress: j.progress,
+    activeSeconds: j.activeSeconds,
+    createdAt: j.createdAt,
   };
 }
 
@@ -202,6 +244,7 @@ export async function worldStatus(opts: StatusOptions): Promise<WorldStatus> {
         : {}),
       replication: perRegion.flatMap((p) => p.replication),
       mraps: records.map((m) => mrapStatus(m, regionStates, figures)),
+      jobs: perRegion.flatMap((p) => p.jobs).sort((a, b) => a.createdAt - b.createdAt),
       faults: faultStore.current(),
     };
   } finally {
@@ -355,6 +398,34 @@ export function renderStatus(s: WorldStatus): string {
     if (!s.global) out.push('  (no global endpoint recorded: health as seen from here)\n');
   }
 
+  out.push('\nBatch replication jobs\n');
+  if (s.jobs.length === 0) {
+    out.push('  None under way.\n');
+  } else {
+    out.push(
+      table(
+        ['JOB', 'REGION', 'BUCKET', 'STATUS', 'DONE', 'TOTAL', 'PROGRESS', 'BYTES', 'FAILED', 'ACTIVE'],
+        s.jobs.map((j) => {
+          const p = j.progress;
+          const done = p.succeeded + p.failed;
+          return [
+            j.id,
+            j.region,
+            j.bucket,
+            j.status,
+            String(done),
+            p.total === undefined ? '?' : String(p.total),
+            p.total === undefined ? '-' : p.total === 0 ? '100%' : `${Math.floor((Math.min(done, p.total) / p.total) * 100)}%`,
+            `${fmtBytes(p.bytesDone)} / ${p.totalBytes === undefined ? '?' : fmtBytes(p.totalBytes)}`,
+            String(p.failed),
+            j.activeSeconds < 1 ? '<1 s' : fmtMs(j.activeSeconds * 1000),
+          ];
+        }),
+        new Set([4, 5, 6, 7, 8, 9]),
+      ),
+    );
+  }
+
   out.push('\nFaults\n');
   const faults = [
     ...s.faults.down.map((r) => `  ${r} is down`),
@@ -365,36 +436,58 @@ export function renderStatus(s: WorldStatus): string {
   return out.join('');
 }
 
+/** `--interval`: `500ms`, `2s`, or a bare number of seconds (as `watch -n`); at least 100 ms. */
+export function parseInterval(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim());
+  if (!m) throw new ConfigError(`'${value}' is not an interval (e.g. 2s, 500ms or 2)`);
+  const ms = Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : 1000));
+  if (ms < 100) throw new ConfigError(`--interval must be at least 100ms (got ${value})`);
+  return ms;
+}
+
+/** Clears a terminal and puts the cursor home: each refresh of `--watch` draws over the last. */
+const CLEAR = '\x1b[H\x1b[2J';
+
+export interface StatusCommandOptions extends StatusOptions {
+  json?: boolean;
+  /** redraw every `intervalMs` (default 2000) until SIGINT or SIGTERM */
+  watch?: boolean;
+  intervalMs?: number;
+  /** stdout is a terminal: `--watch` redraws the screen instead of printing one frame after another */
+  tty?: boolean;
+  out: (text: string) => void;
+}
+
 /**
  * Prints the world's status once (or, with `watch`, every `intervalMs` until interrupted) and
- * returns the exit code: 0 when every region is up, 1 otherwise.
+ * returns the exit code: 0 when every region is up, 1 otherwise (for `watch`, as of the last
+ * refresh). A first Ctrl-C ends `watch` after the refresh in progress; a second one, while
+ * that refresh waits on a region, ends the process at once (the default action).
  */
-export async function status(
-  opts: StatusOptions & { json?: boolean; watch?: boolean; intervalMs?: number; out: (text: string) => void },
-): Promise<number> {
+export async function status(opts: StatusCommandOptions): Promise<number> {
   if (!existsSync(join(opts.dataDir, 'catalog'))) {
     process.stderr.write(`meridian: no world in ${opts.dataDir} (no catalog); pass --data-dir\n`);
     return 1;
   }
-  const once = async () => {
+  const frame = async (footer: string) => {
     const s = await worldStatus(opts);
-    opts.out(opts.json ? `${JSON.stringify(s)}\n` : renderStatus(s));
+    if (opts.json) opts.out(`${JSON.stringify(s)}\n`);
+    else opts.out(`${opts.watch && opts.tty ? CLEAR : ''}${renderStatus(s)}${footer}`);
     return s.ok ? 0 : 1;
   };
-  if (!opts.watch) return once();
-  let stopped = false;
-  const stop = () => {
-    stopped = true;
-  };
+  if (!opts.watch) return frame('');
+  const intervalMs = opts.intervalMs ?? 2000;
+  const stopping = new AbortController();
+  const stop = () => stopping.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let code = 0;
   try {
-    while (!stopped) {
-      if (!opts.json) opts.out('\x1b[2J\x1b[H');
-      code = await once();
-      const until = Date.now() + (opts.intervalMs ?? 2000);
-      while (!stopped && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while (!stopping.signal.aborted) {
+      const at = new Date().toLocaleTimeString('en-GB', { hour12: false });
+      // Frames of a log or a pipe are told apart by the blank line and this footer.
+      code = await frame(`\nEvery ${fmtMs(intervalMs)}, last at ${at}. Ctrl-C to stop.\n${opts.tty ? '' : '\n'}`);
+      await sleep(intervalMs, undefined, { signal: stopping.signal }).catch(() => undefined);
     }
   } finally {
     process.off('SIGINT', stop);
