@@ -62,6 +62,9 @@ import type {
  * Writes are acknowledged only after the commit is flushed to disk. lmdb-js batches the
  * writes of one event turn into one transaction, so concurrent PUTs share one fsync.
  */
+/** The metadata store's initial map: 64 GiB of address space. */
+const META_MAP_BYTES = 64 * 1024 ** 3;
+
 export class LmdbMetaStore implements MetaStore {
   readonly #root: RootDatabase;
   readonly #buckets: Database<BucketRecord, string>;
@@ -79,7 +82,10 @@ export class LmdbMetaStore implements MetaStore {
   readonly #bucketCache = new Map<string, BucketRecord | null>();
 
   constructor(path: string) {
-    this.#root = open({ path, compression: false });
+    // One map from the start: grown step by step, lmdb-js keeps every earlier (smaller) map of
+    // the file, and the same pages then count once per map in the process's RSS. The map is
+    // address space, not disk: the file grows with the data (and past this size if need be).
+    this.#root = open({ path, compression: false, mapSize: META_MAP_BYTES });
     this.#buckets = this.#root.openDB<BucketRecord, string>({ name: 'buckets' });
     this.#versions = this.#root.openDB<ObjectVersion, Buffer>({ name: 'versions', keyEncoding: 'binary' });
     this.#current = this.#root.openDB<ObjectVersion, Buffer>({ name: 'current', keyEncoding: 'binary' });
