@@ -363,8 +363,8 @@ describe('metrics and request logs', () => {
       const entry = logs().find((l) => l.key === 'logged/global');
       assert.ok(entry, JSON.stringify(logs()));
       assert.deepEqual(
-        [entry.endpoint, entry.requestId, entry.operation, entry.bucket, entry.status, typeof entry.durationMs],
-        ['global', err.$metadata.requestId, 'GetObject', 'nosuchalias.mrap', err.$metadata.httpStatusCode, 'number'],
+        [entry.endpoint, entry.requestId, entry.operation, entry.bucket, entry.status, entry.errorCode, typeof entry.durationMs],
+        ['global', err.$metadata.requestId, 'GetObject', 'nosuchalias.mrap', err.$metadata.httpStatusCode, 'NoSuchBucket', 'number'],
       );
     } finally {
       global.destroy();

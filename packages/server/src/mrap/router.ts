@@ -24,7 +24,6 @@ import { ACCESS_POINT_BLOCK_HEADER, encodeAccessPointBlock } from '../s3/authori
 import { signRequest } from '../s3/auth/sign.ts';
 import { createAuthenticator, type Authenticator, type SignedRequest } from '../s3/auth/sigv4.ts';
 import { requestBody } from '../s3/body.ts';
-import { sendError } from '../s3/respond.ts';
 import type { RoutedRequest } from '../s3/server.ts';
 import { matchRoute } from '../s3/router.ts';
 import type { RegionHealth } from './health.ts';
@@ -120,19 +119,13 @@ export class MrapRouter {
     this.#authenticate = createAuthenticator((id) => opts.catalog.accessKey(id));
   }
 
-  /** The global server's data-plane hook. */
+  /**
+   * The global server's data-plane hook. What it throws, the global server answers with S3's
+   * error document (and names in its log line and metrics).
+   */
   readonly handle = async (req: IncomingMessage, res: ServerResponse, info: RequestInfo): Promise<void> => {
-    try {
-      if (info.rawPath === '/_meridian/mrap/metrics') return this.#sendMetrics(res);
-      await this.#route(req, res, info);
-    } catch (err) {
-      sendError(req, res, err, { requestId: info.requestId, hostId: info.hostId, resource: info.rawPath, log: this.#opts.log });
-    } finally {
-      if (!req.complete && !req.destroyed) {
-        req.unpipe();
-        req.resume();
-      }
-    }
+    if (info.rawPath === '/_meridian/mrap/metrics') return this.#sendMetrics(res);
+    await this.#route(req, res, info);
   };
 
   #address(req: IncomingMessage, rawPath: string): Addressed | undefined {
