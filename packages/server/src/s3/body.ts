@@ -22,7 +22,10 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 function intHeader(req: IncomingMessage, name: string): number | undefined {
   const raw = req.headers[name];
   if (raw === undefined || Array.isArray(raw)) return undefined;
-  if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', `Invalid ${name} header`);
+  // Digits only, and a number exactly representable (past 2^53 a length is not a length).
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw new S3Error('InvalidArgument', `Invalid ${name} header`);
+  }
   return Number(raw);
 }
 
@@ -93,13 +96,18 @@ class Sha256Check extends Transform {
   }
 }
 
-/** Reads a small request body (an XML document) into a string, refusing more than `limit` bytes. */
+/**
+ * Reads a small request body (an XML or JSON document) into a string. More than `limit` bytes
+ * is MaxMessageLengthExceeded, as S3 answers: refused before a byte is read when the declared
+ * length says so, else as soon as the limit is passed.
+ */
 export async function readSmallBody(body: RequestBody, limit = 1024 * 1024): Promise<string> {
+  if (body.length !== undefined && body.length > limit) throw new S3Error('MaxMessageLengthExceeded');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body.stream as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new S3Error('MalformedXML', 'The XML you provided was larger than the maximum allowed size.');
+    if (size > limit) throw new S3Error('MaxMessageLengthExceeded');
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size).toString('utf8');

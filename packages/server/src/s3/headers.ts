@@ -33,7 +33,9 @@ export function userMetadataFrom(headers: IncomingHttpHeaders): Record<string, s
     const key = name.slice('x-amz-meta-'.length);
     const v = Array.isArray(value) ? value.join(',') : value;
     meta[key] = v;
-    size += Buffer.byteLength(key) + Buffer.byteLength(v);
+    // Node reads header bytes as latin1, one character per byte: the UTF-8 bytes the client
+    // sent are the string's latin1 length (UTF-8 of the latin1 string would count them twice).
+    size += Buffer.byteLength(key, 'latin1') + Buffer.byteLength(v, 'latin1');
   }
   if (size > MAX_USER_METADATA) {
     throw new S3Error('MetadataTooLarge', undefined, {

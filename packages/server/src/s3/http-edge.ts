@@ -53,7 +53,10 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, bu
   const e =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? new S3Error('RequestHeaderSectionTooLarge')
-      : new S3Error('InvalidRequest', 'The HTTP request could not be parsed.');
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? // Headers trickled in slower than the server's headers timeout (a slowloris).
+          new S3Error('RequestTimeout')
+        : new S3Error('InvalidRequest', 'The HTTP request could not be parsed.');
   const requestId = newRequestId();
   const xml = toXml('Error', { Code: e.code, Message: e.message, RequestId: requestId, HostId: newHostId() }, null);
   socket.end(

@@ -540,6 +540,21 @@ describe('Authorization header: rejected requests', () => {
     assert.equal(err.status, 403);
   });
 
+  it('answers InvalidAccessKeyId for a key id longer than 128 characters without looking it up', async () => {
+    // A key store may throw on an over-long lookup key (LMDB refuses keys of 2 KB): a 500.
+    const looked: string[] = [];
+    const strict = createAuthenticator((id) => {
+      looked.push(id);
+      if (id.length > 1000) throw new RangeError('key too large');
+      return lookup(id);
+    });
+    for (const id of ['A'.repeat(129), 'A'.repeat(5000)]) {
+      const req = await signHeader({ accessKeyId: id });
+      expectS3Error(() => strict(req), 'InvalidAccessKeyId', undefined, { AWSAccessKeyId: id });
+    }
+    assert.deepEqual(looked, []);
+  });
+
   it('answers RequestTimeTooSkewed beyond 15 minutes, either way', async () => {
     const past = await signHeader({ signingDate: new Date(NOW.getTime() - 16 * 60_000) });
     const err = expectS3Error(() => auth(past), 'RequestTimeTooSkewed', undefined, {

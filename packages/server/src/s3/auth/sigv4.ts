@@ -460,8 +460,12 @@ function splitSignedHeaders(value: string): string[] {
     .filter((h) => h !== '');
 }
 
+/** AWS access key ids are 16 to 128 characters; a longer one is not looked up at all. */
+const MAX_ACCESS_KEY_ID = 128;
+
 function lookupCredential(ctx: Context, accessKeyId: string): Credential {
-  const credential = ctx.lookup(accessKeyId);
+  // A key store may refuse an over-long lookup key with an error (LMDB keys are < 2 KB).
+  const credential = accessKeyId.length <= MAX_ACCESS_KEY_ID ? ctx.lookup(accessKeyId) : undefined;
   if (credential === undefined) {
     throw new S3Error('InvalidAccessKeyId', undefined, { fields: { AWSAccessKeyId: accessKeyId } });
   }
