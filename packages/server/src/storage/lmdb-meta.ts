@@ -439,11 +439,15 @@ export class LmdbMetaStore implements MetaStore {
 
   listUploads(input: ListUploadsInput): ListUploadsResult {
     const { bucket, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads } = input;
-    if (maxUploads === 0) return { uploads: [], commonPrefixes: [], isTruncated: false };
+    if (maxUploads === 0 || beyondKeys(prefix)) return { uploads: [], commonPrefixes: [], isTruncated: false };
     const uploads: UploadRecord[] = [];
     let start: Buffer = currentKey(bucket, prefix);
     let skip: string | undefined;
-    if (keyMarker !== undefined && compareKeys(keyMarker, prefix) >= 0) {
+    let skipThrough: string | undefined;
+    if (keyMarker !== undefined && beyondKeys(keyMarker)) {
+      start = currentKey(bucket, seekable(keyMarker));
+      skipThrough = keyMarker;
+    } else if (keyMarker !== undefined && compareKeys(keyMarker, prefix) >= 0) {
       if (uploadIdMarker !== undefined) {
         start = uploadKey(bucket, keyMarker, uploadIdMarker);
         skip = uploadIdMarker;
@@ -460,7 +464,9 @@ export class LmdbMetaStore implements MetaStore {
       end: prefixSuccessor(currentKey(bucket, prefix)),
       max: maxUploads,
       keyOf: (u) => u.key,
-      skip: (u) => skip !== undefined && u.key === keyMarker && u.uploadId === skip,
+      skip: (u) =>
+        (skip !== undefined && u.key === keyMarker && u.uploadId === skip) ||
+        (skipThrough !== undefined && compareKeys(u.key, skipThrough) <= 0),
       take: (u) => uploads.push(u),
     });
     const last = scan.last && ('prefix' in scan.last ? { key: scan.last.prefix } : scan.last.entry);
@@ -477,14 +483,14 @@ export class LmdbMetaStore implements MetaStore {
   listObjects(input: ListObjectsInput): ListObjectsResult {
     const { bucket, prefix, delimiter, after, maxKeys } = input;
     // S3 answers max-keys=0 with an empty, untruncated page.
-    if (maxKeys === 0) return { objects: [], commonPrefixes: [], isTruncated: false };
+    if (maxKeys === 0 || beyondKeys(prefix)) return { objects: [], commonPrefixes: [], isTruncated: false };
     const objects: ObjectVersion[] = [];
     const scan = this.#rolledUp(this.#current, {
       bucket,
       prefix,
       delimiter,
       marker: after,
-      start: currentKey(bucket, after !== undefined && compareKeys(after, prefix) > 0 ? after : prefix),
+      start: currentKey(bucket, after !== undefined && compareKeys(after, prefix) > 0 ? seekable(after) : prefix),
       end: prefixSuccessor(currentKey(bucket, prefix)),
       max: maxKeys,
       keyOf: (v) => v.key,
@@ -554,12 +560,16 @@ export class LmdbMetaStore implements MetaStore {
 
   listVersions(input: ListVersionsInput): ListVersionsResult {
     const { bucket, prefix, delimiter, keyMarker, versionIdMarker, maxKeys } = input;
-    if (maxKeys === 0) return { entries: [], commonPrefixes: [], isTruncated: false };
+    if (maxKeys === 0 || beyondKeys(prefix)) return { entries: [], commonPrefixes: [], isTruncated: false };
     const entries: VersionEntry[] = [];
     let start: Buffer = versionStackPrefix(bucket, prefix).subarray(0, -1);
     let previousKey: string | undefined;
     let skipThrough: { key: string; versionId: string } | undefined;
-    if (keyMarker !== undefined && compareKeys(keyMarker, prefix) >= 0) {
+    let skipKeysThrough: string | undefined;
+    if (keyMarker !== undefined && beyondKeys(keyMarker)) {
+      start = versionStackPrefix(bucket, seekable(keyMarker)).subarray(0, -1);
+      skipKeysThrough = keyMarker;
+    } else if (keyMarker !== undefined && compareKeys(keyMarker, prefix) >= 0) {
       const marked = versionIdMarker !== undefined ? this.#find(bucket, keyMarker, versionIdMarker) : undefined;
       if (marked) {
         start = versionKey(bucket, keyMarker, marked.lastModified, marked.versionId);
@@ -578,7 +588,9 @@ export class LmdbMetaStore implements MetaStore {
       end: prefixSuccessor(versionStackPrefix(bucket, prefix).subarray(0, -1)),
       max: maxKeys,
       keyOf: (v) => v.key,
-      skip: (v) => skipThrough !== undefined && v.key === skipThrough.key && v.versionId === skipThrough.versionId,
+      skip: (v) =>
+        (skipThrough !== undefined && v.key === skipThrough.key && v.versionId === skipThrough.versionId) ||
+        (skipKeysThrough !== undefined && compareKeys(v.key, skipKeysThrough) <= 0),
       take: (v) => {
         entries.push({ version: v, isLatest: v.key !== previousKey });
         previousKey = v.key;
@@ -657,6 +669,32 @@ export class LmdbMetaStore implements MetaStore {
     await this.#root.flushed;
     await this.#root.close();
   }
+}
+
+/** Keys are at most 1024 bytes of UTF-8 (S3's limit, enforced where requests come in). */
+const MAX_KEY_BYTES = 1024;
+
+/** A listing prefix or marker longer than any key can be. */
+function beyondKeys(s: string): boolean {
+  return s.length > MAX_KEY_BYTES / 4 && Buffer.byteLength(s) > MAX_KEY_BYTES;
+}
+
+/**
+ * Where a scan past `marker` may start: the marker itself, or for one longer than any key
+ * (which LMDB could not seek to: its keys end at 1978 bytes) its longest head of at most
+ * 1024 bytes, which sorts before it; the scan then skips what still sorts up to the marker.
+ */
+function seekable(marker: string): string {
+  if (!beyondKeys(marker)) return marker;
+  let head = '';
+  let bytes = 0;
+  for (const ch of marker) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > MAX_KEY_BYTES) break;
+    head += ch;
+    bytes += n;
+  }
+  return head;
 }
 
 /** The key counting a version's queued operations for one destination. */

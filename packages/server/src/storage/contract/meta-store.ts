@@ -1330,6 +1330,44 @@ export function metaStoreContract(name: string, make: () => Promise<MetaStoreFix
       });
     });
 
+    describe('listing parameters longer than any key', { concurrency: true }, () => {
+      // Keys are at most 1024 bytes; LMDB keys end at 1978. Requests may still name more.
+      const a1024 = 'a'.repeat(1024);
+      const a1000b = `${'a'.repeat(1000)}b`;
+      const e512 = 'é'.repeat(512);
+      const KEYS = [a1024, a1000b, e512, 'b', 'c'];
+      async function withLongKeys(fn: (store: MetaStore) => Promise<void> | void): Promise<void> {
+        await withBucket(async (store) => {
+          for (const key of KEYS) {
+            await store.putVersion({ version: objectVersion('b', key, { versionId: 'v1' }) });
+            await store.createUpload(uploadRecord('b', key, 'u1'));
+          }
+          await fn(store);
+        });
+      }
+
+      it('a prefix longer than a key matches nothing', () =>
+        withLongKeys((store) => {
+          const prefix = 'a'.repeat(3000);
+          assert.deepEqual(store.listObjects({ bucket: 'b', prefix, maxKeys: 10 }).objects, []);
+          assert.deepEqual(store.listVersions({ bucket: 'b', prefix, maxKeys: 10 }).entries, []);
+          assert.deepEqual(store.listUploads({ bucket: 'b', prefix, maxUploads: 10 }).uploads, []);
+        }));
+
+      it('a marker longer than a key lists exactly the keys that sort after it', () =>
+        withLongKeys((store) => {
+          for (const marker of ['a'.repeat(1500), 'a'.repeat(3000), 'é'.repeat(700), `${'a'.repeat(1000)}b${'z'.repeat(2000)}`]) {
+            const after = KEYS.filter((k) => byteOrder(k, marker) > 0).sort(byteOrder);
+            const objects = store.listObjects({ bucket: 'b', prefix: '', after: marker, maxKeys: 10 }).objects.map((o) => o.key);
+            assert.deepEqual(objects, after, `objects after ${marker.slice(0, 8)}… (${Buffer.byteLength(marker)} bytes)`);
+            const versions = store.listVersions({ bucket: 'b', prefix: '', keyMarker: marker, maxKeys: 10 }).entries.map((e) => e.version.key);
+            assert.deepEqual(versions, after, 'versions');
+            const uploads = store.listUploads({ bucket: 'b', prefix: '', keyMarker: marker, uploadIdMarker: 'u1', maxUploads: 10 }).uploads.map((u) => u.key);
+            assert.deepEqual(uploads, after, 'uploads');
+          }
+        }));
+    });
+
     describe('multipart uploads', { concurrency: true }, () => {
       it('createUpload into a missing bucket is NoSuchBucket and stores nothing', () =>
         withStore(async ({ store }) => {
