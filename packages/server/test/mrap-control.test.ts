@@ -11,6 +11,7 @@ import { CreateBucketCommand, type BucketLocationConstraint } from '@aws-sdk/cli
 import {
   CreateMultiRegionAccessPointCommand,
   DeleteMultiRegionAccessPointCommand,
+  DeletePublicAccessBlockCommand,
   DescribeMultiRegionAccessPointOperationCommand,
   GetMultiRegionAccessPointCommand,
   GetMultiRegionAccessPointPolicyCommand,
@@ -18,6 +19,7 @@ import {
   GetMultiRegionAccessPointRoutesCommand,
   ListMultiRegionAccessPointsCommand,
   PutMultiRegionAccessPointPolicyCommand,
+  PutPublicAccessBlockCommand,
   S3ControlClient,
   S3ControlServiceException,
   SubmitMultiRegionAccessPointRoutesCommand,
@@ -233,7 +235,14 @@ describe('S3 Control: Multi-Region Access Points', () => {
   });
 
   test('policy: Proposed first, then Established; status says whether it is public', async () => {
-    assert.equal((await create(c, 'with-policy', ['data-use1', 'data-euw1'])).RequestStatus, 'SUCCEEDED');
+    // Public policies are blocked by default: this access point is created to take one.
+    const created = await c.send(
+      new CreateMultiRegionAccessPointCommand({
+        AccountId,
+        Details: { Name: 'with-policy', PublicAccessBlock: { BlockPublicPolicy: false }, Regions: [{ Bucket: 'data-use1' }, { Bucket: 'data-euw1' }] },
+      }),
+    );
+    assert.equal((await finished(c, created.RequestTokenARN)).RequestStatus, 'SUCCEEDED');
     const none = await c.send(new GetMultiRegionAccessPointPolicyCommand({ AccountId, Name: 'with-policy' }));
     assert.equal(none.Policy?.Established?.Policy, undefined);
     const noneStatus = await c.send(new GetMultiRegionAccessPointPolicyStatusCommand({ AccountId, Name: 'with-policy' }));
@@ -276,6 +285,51 @@ describe('S3 Control: Multi-Region Access Points', () => {
     assert.equal(failed.ResponseDetails?.ErrorDetails?.Code, 'MalformedPolicy');
     const unchanged = await c.send(new GetMultiRegionAccessPointPolicyCommand({ AccountId, Name: 'with-policy' }));
     assert.equal(unchanged.Policy?.Established?.Policy, POLICY_PUBLIC);
+  });
+
+  test("BlockPublicPolicy: a public policy FAILS with AccessDenied on an MRAP that blocks them (the default) or whose account does", async () => {
+    const putPolicy = async (Name: string, Policy: string) =>
+      finished(c, (await c.send(new PutMultiRegionAccessPointPolicyCommand({ AccountId, Details: { Name, Policy } }))).RequestTokenARN);
+    const established = async (Name: string) =>
+      (await c.send(new GetMultiRegionAccessPointPolicyCommand({ AccountId, Name }))).Policy?.Established?.Policy;
+    const isPublic = async (Name: string) =>
+      (await c.send(new GetMultiRegionAccessPointPolicyStatusCommand({ AccountId, Name }))).Established?.IsPublic;
+
+    // The access point's own setting, on because the create request left it out.
+    assert.equal((await create(c, 'guarded', ['data-use1'])).RequestStatus, 'SUCCEEDED');
+    const refused = await putPolicy('guarded', POLICY_PUBLIC);
+    assert.equal(refused.RequestStatus, 'FAILED');
+    assert.equal(refused.ResponseDetails?.ErrorDetails?.Code, 'AccessDenied');
+    assert.equal(refused.ResponseDetails?.ErrorDetails?.Message, 'Access denied.');
+    assert.equal(await established('guarded'), undefined, 'nothing was put');
+    assert.equal(await isPublic('guarded'), false);
+    assert.equal((await putPolicy('guarded', POLICY_PRIVATE)).RequestStatus, 'SUCCEEDED', 'a policy that is not public is taken');
+    assert.equal(await established('guarded'), POLICY_PRIVATE);
+
+    // The account's setting (S3 Control PutPublicAccessBlock), over an access point that allows them.
+    const open = await c.send(
+      new CreateMultiRegionAccessPointCommand({
+        AccountId,
+        Details: {
+          Name: 'account-guarded',
+          PublicAccessBlock: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false },
+          Regions: [{ Bucket: 'data-use1' }],
+        },
+      }),
+    );
+    assert.equal((await finished(c, open.RequestTokenARN)).RequestStatus, 'SUCCEEDED');
+    await c.send(new PutPublicAccessBlockCommand({ AccountId, PublicAccessBlockConfiguration: { BlockPublicPolicy: true } }));
+    try {
+      const blocked = await putPolicy('account-guarded', POLICY_PUBLIC);
+      assert.equal(blocked.RequestStatus, 'FAILED');
+      assert.equal(blocked.ResponseDetails?.ErrorDetails?.Code, 'AccessDenied');
+      assert.equal(await established('account-guarded'), undefined);
+    } finally {
+      await c.send(new DeletePublicAccessBlockCommand({ AccountId }));
+    }
+    assert.equal((await putPolicy('account-guarded', POLICY_PUBLIC)).RequestStatus, 'SUCCEEDED');
+    assert.equal(await established('account-guarded'), POLICY_PUBLIC);
+    assert.equal(await isPublic('account-guarded'), true);
   });
 
   test('routes: all active after create; partial updates; at least one active; 0 or 100 only; concurrent update 409', async () => {

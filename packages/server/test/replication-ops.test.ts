@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  DeletePublicAccessBlockCommand,
   GetObjectAclCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -172,6 +173,8 @@ describe('replication operations', () => {
     );
     await eu.send(new PutBucketVersioningCommand({ Bucket: 'ops-owned', VersioningConfiguration: { Status: 'Enabled' } }));
     await us.send(new CreateBucketCommand({ Bucket: 'ops-act-src', ObjectOwnership: 'ObjectWriter' }));
+    // The source's objects are public by their ACLs: its owner lifts the bucket's Block Public Access.
+    await us.send(new DeletePublicAccessBlockCommand({ Bucket: 'ops-act-src' }));
     await us.send(new PutBucketVersioningCommand({ Bucket: 'ops-act-src', VersioningConfiguration: { Status: 'Enabled' } }));
     await us.send(
       new PutBucketReplicationCommand({

@@ -23,6 +23,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   DeleteObjectTaggingCommand,
+  DeletePublicAccessBlockCommand,
   GetObjectAclCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -54,8 +55,11 @@ type Region = 'us-east-1' | 'eu-west-1' | 'ap-southeast-1';
 const US: Region = 'us-east-1';
 const EU: Region = 'eu-west-1';
 const AP: Region = 'ap-southeast-1';
-/** New buckets have ACLs disabled (BucketOwnerEnforced); the ACL tests' buckets take them. */
-const ACLS = { objectOwnership: 'ObjectWriter' } as const;
+/**
+ * New buckets have ACLs disabled (BucketOwnerEnforced) and public access blocked; the ACL
+ * tests' buckets take ACLs, public ones included.
+ */
+const ACLS = { objectOwnership: 'ObjectWriter', publicAcls: true } as const;
 
 /** A bucket and a client of its region. */
 interface Bucket {
@@ -103,7 +107,7 @@ describe('replication', { concurrency: true }, () => {
   async function bucket(
     name: string,
     region: Region,
-    opts: { versioned?: boolean; objectOwnership?: ObjectOwnership } = {},
+    opts: { versioned?: boolean; objectOwnership?: ObjectOwnership; publicAcls?: boolean } = {},
   ): Promise<Bucket> {
     const s3 = client(region);
     await s3.send(
@@ -113,6 +117,7 @@ describe('replication', { concurrency: true }, () => {
         ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region } }),
       }),
     );
+    if (opts.publicAcls) await s3.send(new DeletePublicAccessBlockCommand({ Bucket: name }));
     if (opts.versioned !== false) {
       await s3.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } }));
     }

@@ -2,9 +2,10 @@
  * Bucket and object ACLs end to end through the stock SDK: every canned ACL, grant headers,
  * the AccessControlPolicy document both ways, ACLs of older versions, and S3's errors for
  * ACLs it refuses. New buckets have ACLs disabled (Object Ownership BucketOwnerEnforced, as
- * in S3 since April 2023), so these buckets are created with ObjectWriter, where ACLs work;
- * what a bucket without ACLs does is in s3-ownership.test.ts, how ACLs grant access in
- * s3-authz.test.ts and s3-authz-matrix.test.ts.
+ * in S3 since April 2023), so these buckets are created with ObjectWriter, where ACLs work,
+ * and have their Block Public Access (all on for a new bucket, as in S3 since April 2023)
+ * removed, as a user who wants public grants does; what a bucket without ACLs does is in
+ * s3-ownership.test.ts, how ACLs grant access in s3-authz.test.ts and s3-authz-matrix.test.ts.
  * Expectations are AWS S3's (see .tmp/s3-facts.md §7).
  */
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import {
   CreateMultipartUploadCommand,
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
+  DeletePublicAccessBlockCommand,
   GetBucketAclCommand,
   GetObjectAclCommand,
   PutBucketAclCommand,
@@ -77,9 +79,15 @@ describe('ACLs', () => {
     w = await startTestWorld();
     s3 = w.client('us-east-1');
     endpoint = w.endpoint('us-east-1');
-    await s3.send(new CreateBucketCommand({ Bucket: 'acl', ObjectOwnership: 'ObjectWriter' }));
+    await createAclBucket('acl');
   });
   after(() => w.close());
+
+  /** A bucket with ACLs enabled and public grants allowed. */
+  async function createAclBucket(bucket: string): Promise<void> {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectOwnership: 'ObjectWriter' }));
+    await s3.send(new DeletePublicAccessBlockCommand({ Bucket: bucket }));
+  }
 
   async function bucketAcl(bucket: string): Promise<Simple[]> {
     return simple((await s3.send(new GetBucketAclCommand({ Bucket: bucket }))).Grants);
@@ -124,7 +132,7 @@ describe('ACLs', () => {
       await rejectsWith(s3.send(new GetObjectAclCommand({ Bucket: 'acl', Key: 'missing' })), 'NoSuchKey', 404);
       await rejectsWith(s3.send(new PutObjectAclCommand({ Bucket: 'acl', Key: 'missing', ACL: 'private' })), 'NoSuchKey', 404);
 
-      await s3.send(new CreateBucketCommand({ Bucket: 'acl-marker', ObjectOwnership: 'ObjectWriter' }));
+      await createAclBucket('acl-marker');
       await s3.send(new PutBucketVersioningCommand({ Bucket: 'acl-marker', VersioningConfiguration: { Status: 'Enabled' } }));
       await put('k', {}, 'acl-marker');
       const marker = (await s3.send(new DeleteObjectCommand({ Bucket: 'acl-marker', Key: 'k' }))).VersionId;
@@ -154,8 +162,28 @@ describe('ACLs', () => {
       });
     }
 
-    test('CreateBucket takes a canned ACL', async () => {
-      await s3.send(new CreateBucketCommand({ Bucket: 'born-public', ACL: 'public-read', ObjectOwnership: 'ObjectWriter' }));
+    test('CreateBucket takes an ACL, but not a public one: the new bucket blocks public ACLs', async () => {
+      await s3.send(
+        new CreateBucketCommand({ Bucket: 'born-shared', GrantFullControl: `id="${ME}"`, GrantRead: `id="${OTHER}"`, ObjectOwnership: 'ObjectWriter' }),
+      );
+      assert.deepEqual(await bucketAcl('born-shared'), [owner, ['CanonicalUser', OTHER, 'READ']]);
+      for (const ACL of ['public-read', 'public-read-write', 'authenticated-read'] as const) {
+        const err = await rejectsWith(
+          s3.send(new CreateBucketCommand({ Bucket: 'born-public', ACL, ObjectOwnership: 'ObjectWriter' })),
+          'InvalidBucketAclWithBlockPublicAccessError',
+          400,
+        );
+        assert.equal(err.message, 'Bucket cannot have public ACLs set with BlockPublicAccess enabled');
+      }
+      await rejectsWith(
+        s3.send(new CreateBucketCommand({ Bucket: 'born-public', GrantRead: `uri="${ALL_USERS}"`, ObjectOwnership: 'ObjectWriter' })),
+        'InvalidBucketAclWithBlockPublicAccessError',
+        400,
+      );
+      await rejectsWith(s3.send(new GetBucketAclCommand({ Bucket: 'born-public' })), 'NoSuchBucket', 404);
+      // What S3 users do: create it, lift the block, then make it public.
+      await createAclBucket('born-public');
+      await s3.send(new PutBucketAclCommand({ Bucket: 'born-public', ACL: 'public-read' }));
       assert.deepEqual(await bucketAcl('born-public'), CANNED['public-read']);
     });
 
@@ -265,7 +293,7 @@ describe('ACLs', () => {
         ],
       };
       const expected: Simple[] = [owner, ['CanonicalUser', OTHER, 'WRITE_ACP'], ['Group', ALL_USERS, 'READ'], ['Group', LOG_DELIVERY, 'WRITE']];
-      await s3.send(new CreateBucketCommand({ Bucket: 'acl-doc', ObjectOwnership: 'ObjectWriter' }));
+      await createAclBucket('acl-doc');
       await s3.send(new PutBucketAclCommand({ Bucket: 'acl-doc', AccessControlPolicy: policy }));
       assert.deepEqual(await bucketAcl('acl-doc'), expected);
       await put('doc', {}, 'acl-doc');
@@ -334,7 +362,7 @@ describe('ACLs', () => {
 
   describe('versions', () => {
     test('each version has its own ACL; PutObjectAcl and GetObjectAcl take a version id', async () => {
-      await s3.send(new CreateBucketCommand({ Bucket: 'acl-versions', ObjectOwnership: 'ObjectWriter' }));
+      await createAclBucket('acl-versions');
       await s3.send(new PutBucketVersioningCommand({ Bucket: 'acl-versions', VersioningConfiguration: { Status: 'Enabled' } }));
       const v1 = (await put('k', {}, 'acl-versions')).VersionId;
       const v2 = (await put('k', {}, 'acl-versions')).VersionId;

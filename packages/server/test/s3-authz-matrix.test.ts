@@ -7,6 +7,9 @@
  *
  * - New buckets are BucketOwnerEnforced: ACLs are disabled (ACL writes 400
  *   AccessControlListNotSupported, ACL grants give nothing), policies decide.
+ * - New buckets have all four Block Public Access settings on. A row that makes its bucket
+ *   public removes them first (DeletePublicAccessBlock), as an S3 user does, and then puts the
+ *   settings the row is about, if any.
  * - Block Public Access, of the bucket or of its owner's account (S3 Control), each flag:
  *   BlockPublicAcls refuses public ACLs (403), IgnorePublicAcls makes public grants grant
  *   nothing, BlockPublicPolicy refuses public policies but keeps the one in force,
@@ -24,6 +27,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  DeletePublicAccessBlockCommand as DeleteBucketPublicAccessBlockCommand,
   GetBucketAclCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -96,7 +100,11 @@ interface Row {
   /** the ACL of the object GetObject reads */
   objectAcl?: ObjectCannedACL;
   policy?: object[];
-  bucketBlock?: PublicAccessBlockConfiguration;
+  /**
+   * The bucket's own Block Public Access once the row's ACLs and policy are set: `new` keeps
+   * what CreateBucket gave it (all on); absent, none (removed before the ACLs and policy).
+   */
+  bucketBlock?: PublicAccessBlockConfiguration | 'new';
   /** set through S3 Control on the owner's account while the row runs */
   accountBlock?: PublicAccessBlockConfiguration;
   /** the ACL that PutObject and PutObjectAcl send (PutObjectAcl sends `private` otherwise) */
@@ -144,10 +152,24 @@ const MRAP_NOT_PUBLIC: Row['viaMrap'] = { other: deny() };
 
 const ROWS: Row[] = [
   {
-    name: 'no policy (a new bucket: BucketOwnerEnforced)',
+    name: 'no policy (a new bucket: BucketOwnerEnforced, all Block Public Access on)',
     bucket: 'mx-none',
     account: OWNER,
+    bucketBlock: 'new',
     expect: { owner: ENFORCED_OWNER, other: deny(), anonymous: deny() },
+  },
+  {
+    name: 'a new bucket with ACLs enabled (ObjectWriter): public ACLs and public policies refused',
+    bucket: 'mx-new-writer',
+    account: OWNER,
+    ownership: 'ObjectWriter',
+    bucketBlock: 'new',
+    writeAcl: 'public-read',
+    refused: async (s3, row) => {
+      await publicAclRefused(s3, row);
+      await publicPolicyRefused(s3, row);
+    },
+    expect: { owner: allow({ PutObject: 'AccessDenied', PutObjectAcl: 'AccessDenied' }), other: deny(), anonymous: deny() },
   },
   {
     name: 'a policy lets the other account read',
@@ -225,6 +247,7 @@ const ROWS: Row[] = [
     name: 'BucketOwnerEnforced, and public ACLs attempted',
     bucket: 'mx-enforced',
     account: OWNER,
+    bucketBlock: 'new',
     writeAcl: 'public-read',
     refused: async (s3, row) => {
       await rejectsWith(s3.send(new PutBucketAclCommand({ Bucket: row.bucket, ACL: 'public-read' })), NO_ACLS, 400);
@@ -279,21 +302,7 @@ const ROWS: Row[] = [
     ...PUBLIC_ACLS,
     accountBlock: { BlockPublicAcls: true },
     writeAcl: 'public-read',
-    refused: async (s3, row) => {
-      await publicAclRefused(s3, row);
-      // PUT Bucket with a public ACL fails too, at the account level.
-      await rejectsWith(
-        s3.send(
-          new CreateBucketCommand({
-            Bucket: 'mx-account-born-public',
-            ObjectOwnership: 'ObjectWriter',
-            ACL: 'public-read',
-          }),
-        ),
-        'AccessDenied',
-        403,
-      );
-    },
+    refused: publicAclRefused,
     expect: {
       owner: allow({ PutObject: 'AccessDenied', PutObjectAcl: 'AccessDenied' }),
       other: deny({ GetObject: 'ok', ListObjectsV2: 'ok' }),
@@ -395,7 +404,9 @@ describe('authorization matrix', () => {
   /** The row's bucket with its object, ACLs, policy and own Block Public Access; then its MRAP, open to the other account. */
   async function setUp(row: Row): Promise<void> {
     const s3 = client('region', row.account);
-    await s3.send(new CreateBucketCommand({ Bucket: row.bucket, ObjectOwnership: row.ownership, ACL: row.bucketAcl }));
+    await s3.send(new CreateBucketCommand({ Bucket: row.bucket, ObjectOwnership: row.ownership }));
+    if (row.bucketBlock !== 'new') await s3.send(new DeleteBucketPublicAccessBlockCommand({ Bucket: row.bucket }));
+    if (row.bucketAcl) await s3.send(new PutBucketAclCommand({ Bucket: row.bucket, ACL: row.bucketAcl }));
     await s3.send(new PutObjectCommand({ Bucket: row.bucket, Key: 'obj', Body: BODY, ACL: row.objectAcl }));
     await s3.send(new PutObjectCommand({ Bucket: row.bucket, Key: 'acl-target', Body: BODY }));
     if (row.policy) {
@@ -406,7 +417,7 @@ describe('authorization matrix', () => {
         }),
       );
     }
-    if (row.bucketBlock) {
+    if (row.bucketBlock && row.bucketBlock !== 'new') {
       await s3.send(
         new PutPublicAccessBlockCommand({ Bucket: row.bucket, PublicAccessBlockConfiguration: row.bucketBlock }),
       );

@@ -2,22 +2,29 @@
  * Authorization as S3 decides it: the owner's account by ownership, another account only with
  * a bucket policy's Allow, anonymous requests (reads and writes) only where a policy or an ACL
  * makes something public and Block Public Access — the bucket's or its account's, set through
- * S3 Control — does not take it away; an explicit Deny always wins.
+ * S3 Control — does not take it away; an explicit Deny always wins. A new bucket has all four
+ * Block Public Access settings on (as in S3 since April 2023): the buckets that test public
+ * access have them removed first, as their owner would.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   DeleteBucketPolicyCommand,
   DeleteObjectCommand,
+  DeletePublicAccessBlockCommand,
   GetBucketPolicyCommand,
   GetBucketPolicyStatusCommand,
   GetObjectAclCommand,
   GetObjectCommand,
   GetPublicAccessBlockCommand,
   ListObjectsV2Command,
+  PutBucketAclCommand,
   PutBucketPolicyCommand,
   PutObjectAclCommand,
   PutObjectCommand,
@@ -32,12 +39,17 @@ import {
   S3ControlServiceException,
 } from '@aws-sdk/client-s3-control';
 import { canonicalUserId } from '../src/s3/handlers/bucket.ts';
+import { LmdbMetaStore } from '../src/storage/lmdb-meta.ts';
 import { sha256Hex } from './helpers/raw-request.ts';
 import { rejectsWith } from './helpers/s3-errors.ts';
 import { CREDENTIALS, localhostResolvingHandler, startTestWorld, type TestWorld } from './helpers/world.ts';
 
 const OTHER = { accessKeyId: 'AKIAOTHERACCOUNT', secretAccessKey: 'other-account-secret', accountId: '444455556666' };
 const BUCKET = 'authz-owned';
+const ALL_BLOCKED = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
+const policy = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
+const publicRead = (bucket: string) =>
+  policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }]);
 
 describe('authorization', () => {
   let w: TestWorld;
@@ -50,13 +62,83 @@ describe('authorization', () => {
     other = w.client('us-east-1', { credentials: OTHER });
     // ObjectWriter: ACLs enabled, so the public-read object below is public by its ACL.
     await owner.send(new CreateBucketCommand({ Bucket: BUCKET, ObjectOwnership: 'ObjectWriter' }));
+    await owner.send(new DeletePublicAccessBlockCommand({ Bucket: BUCKET }));
     await owner.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'private.txt', Body: 'private' }));
     await owner.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'public.txt', Body: 'public', ACL: 'public-read' }));
   });
   after(() => w.close());
 
-  const policy = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
-  const anonymous = (key: string) => fetch(`${w.endpoint('us-east-1')}/${BUCKET}/${key}`);
+  const anonymous = (key: string, bucket = BUCKET) => fetch(`${w.endpoint('us-east-1')}/${bucket}/${key}`);
+
+  describe('a new bucket blocks public access (S3 since April 2023)', () => {
+    test('all four settings are on; a public policy is AccessDenied until the owner removes them', async () => {
+      const Bucket = 'authz-fresh';
+      await owner.send(new CreateBucketCommand({ Bucket }));
+      const fresh = await owner.send(new GetPublicAccessBlockCommand({ Bucket }));
+      assert.deepEqual(fresh.PublicAccessBlockConfiguration, ALL_BLOCKED);
+      await owner.send(new PutObjectCommand({ Bucket, Key: 'doc', Body: 'doc' }));
+
+      const err = await rejectsWith(owner.send(new PutBucketPolicyCommand({ Bucket, Policy: publicRead(Bucket) })), 'AccessDenied', 403);
+      assert.equal(
+        err.message,
+        `User: arn:aws:iam::${CREDENTIALS.accountId}:root is not authorized to perform: s3:PutBucketPolicy on resource: ` +
+          `"arn:aws:s3:::${Bucket}" because public policies are blocked by the BlockPublicPolicy block public access setting.`,
+      );
+      await rejectsWith(owner.send(new GetBucketPolicyCommand({ Bucket })), 'NoSuchBucketPolicy', 404);
+      // A policy naming another account is not public, and is taken.
+      await owner.send(
+        new PutBucketPolicyCommand({
+          Bucket,
+          Policy: policy([
+            { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OTHER.accountId}:root` }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${Bucket}/*` },
+          ]),
+        }),
+      );
+      const theirs = await other.send(new GetObjectCommand({ Bucket, Key: 'doc' }));
+      assert.equal(await theirs.Body!.transformToString(), 'doc');
+      assert.equal((await anonymous('doc', Bucket)).status, 403);
+
+      await owner.send(new DeletePublicAccessBlockCommand({ Bucket }));
+      await rejectsWith(owner.send(new GetPublicAccessBlockCommand({ Bucket })), 'NoSuchPublicAccessBlockConfiguration', 404);
+      await owner.send(new PutBucketPolicyCommand({ Bucket, Policy: publicRead(Bucket) }));
+      assert.equal((await owner.send(new GetBucketPolicyStatusCommand({ Bucket }))).PolicyStatus?.IsPublic, true);
+      const anyone = await anonymous('doc', Bucket);
+      assert.equal(anyone.status, 200);
+      assert.equal(await anyone.text(), 'doc');
+    });
+
+    test('with ACLs enabled, a public ACL is AccessDenied under BlockPublicAcls until PutPublicAccessBlock turns it off', async () => {
+      const Bucket = 'authz-fresh-acl';
+      await owner.send(new CreateBucketCommand({ Bucket, ObjectOwnership: 'ObjectWriter' }));
+      await owner.send(new PutObjectCommand({ Bucket, Key: 'doc', Body: 'doc' }));
+      await rejectsWith(owner.send(new PutBucketAclCommand({ Bucket, ACL: 'public-read' })), 'AccessDenied', 403);
+      await rejectsWith(owner.send(new PutObjectAclCommand({ Bucket, Key: 'doc', ACL: 'public-read' })), 'AccessDenied', 403);
+      await rejectsWith(owner.send(new PutObjectCommand({ Bucket, Key: 'other', Body: 'x', ACL: 'public-read' })), 'AccessDenied', 403);
+      await rejectsWith(owner.send(new GetObjectCommand({ Bucket, Key: 'other' })), 'NoSuchKey', 404);
+      assert.equal((await anonymous('doc', Bucket)).status, 403);
+
+      // Public ACLs allowed, public policies still blocked.
+      await owner.send(
+        new PutPublicAccessBlockCommand({
+          Bucket,
+          PublicAccessBlockConfiguration: { ...ALL_BLOCKED, BlockPublicAcls: false, IgnorePublicAcls: false },
+        }),
+      );
+      await owner.send(new PutObjectAclCommand({ Bucket, Key: 'doc', ACL: 'public-read' }));
+      assert.equal((await anonymous('doc', Bucket)).status, 200);
+      await rejectsWith(owner.send(new PutBucketPolicyCommand({ Bucket, Policy: publicRead(Bucket) })), 'AccessDenied', 403);
+    });
+
+    test('CreateBucket with a public ACL is InvalidBucketAclWithBlockPublicAccessError, and creates nothing', async () => {
+      const err = await rejectsWith(
+        owner.send(new CreateBucketCommand({ Bucket: 'authz-born-public', ObjectOwnership: 'ObjectWriter', ACL: 'public-read' })),
+        'InvalidBucketAclWithBlockPublicAccessError',
+        400,
+      );
+      assert.equal(err.message, 'Bucket cannot have public ACLs set with BlockPublicAccess enabled');
+      await rejectsWith(owner.send(new GetPublicAccessBlockCommand({ Bucket: 'authz-born-public' })), 'NoSuchBucket', 404);
+    });
+  });
 
   test('another account gets nothing without a policy', async () => {
     await rejectsWith(other.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'private.txt' })), 'AccessDenied', 403);
@@ -124,8 +206,7 @@ describe('authorization', () => {
   });
 
   test('Block Public Access: public policies refused, public access restricted, public ACLs ignored', async () => {
-    const publicRead = policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` }]);
-    await owner.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: publicRead }));
+    await owner.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: publicRead(BUCKET) }));
     try {
       assert.equal((await owner.send(new GetBucketPolicyStatusCommand({ Bucket: BUCKET }))).PolicyStatus?.IsPublic, true);
       assert.equal((await anonymous('private.txt')).status, 200, 'the public policy lets anyone read');
@@ -152,7 +233,7 @@ describe('authorization', () => {
       await owner.send(
         new PutPublicAccessBlockCommand({ Bucket: BUCKET, PublicAccessBlockConfiguration: { BlockPublicPolicy: true } }),
       );
-      await rejectsWith(owner.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: publicRead })), 'AccessDenied', 403);
+      await rejectsWith(owner.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: publicRead(BUCKET) })), 'AccessDenied', 403);
     } finally {
       await owner.send(
         new PutPublicAccessBlockCommand({ Bucket: BUCKET, PublicAccessBlockConfiguration: {} }),
@@ -174,6 +255,7 @@ describe('authorization', () => {
 
     test('a public policy lets anyone put and delete where it says; the bucket owner owns what they write', async () => {
       await owner.send(new CreateBucketCommand({ Bucket: 'authz-dropbox' }));
+      await owner.send(new DeletePublicAccessBlockCommand({ Bucket: 'authz-dropbox' }));
       await owner.send(
         new PutBucketPolicyCommand({
           Bucket: 'authz-dropbox',
@@ -206,6 +288,7 @@ describe('authorization', () => {
 
     test('an anonymous body is checked against the Content-MD5 or checksum it came with', async () => {
       await owner.send(new CreateBucketCommand({ Bucket: 'authz-checked' }));
+      await owner.send(new DeletePublicAccessBlockCommand({ Bucket: 'authz-checked' }));
       await owner.send(
         new PutBucketPolicyCommand({
           Bucket: 'authz-checked',
@@ -233,7 +316,9 @@ describe('authorization', () => {
     });
 
     test('a bucket ACL granting AllUsers WRITE lets anyone put and delete, until IgnorePublicAcls', async () => {
-      await owner.send(new CreateBucketCommand({ Bucket: 'authz-open', ObjectOwnership: 'ObjectWriter', ACL: 'public-read-write' }));
+      await owner.send(new CreateBucketCommand({ Bucket: 'authz-open', ObjectOwnership: 'ObjectWriter' }));
+      await owner.send(new DeletePublicAccessBlockCommand({ Bucket: 'authz-open' }));
+      await owner.send(new PutBucketAclCommand({ Bucket: 'authz-open', ACL: 'public-read-write' }));
       await anon.send(new PutObjectCommand({ Bucket: 'authz-open', Key: 'by-anyone', Body: 'hello' }));
       const acl = await owner.send(new GetObjectAclCommand({ Bucket: 'authz-open', Key: 'by-anyone' }));
       assert.equal(acl.Owner?.ID, canonicalUserId(CREDENTIALS.accountId), 'the bucket owner owns it, and can read it');
@@ -319,11 +404,10 @@ describe('authorization', () => {
       await eu.send(
         new CreateBucketCommand({ Bucket: 'authz-account-eu', ObjectOwnership: 'ObjectWriter', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }),
       );
+      await eu.send(new DeletePublicAccessBlockCommand({ Bucket: 'authz-account-eu' }));
       await eu.send(new PutObjectCommand({ Bucket: 'authz-account-eu', Key: 'public', Body: 'public', ACL: 'public-read' }));
       const euAnonymous = () => fetch(`${w.endpoint('eu-west-1')}/authz-account-eu/public`);
       assert.equal((await euAnonymous()).status, 200);
-      const publicRead = (bucket: string) =>
-        policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }]);
 
       await control.send(
         new PutAccountPublicAccessBlockCommand({
@@ -340,11 +424,6 @@ describe('authorization', () => {
           403,
         );
         await rejectsWith(eu.send(new PutObjectAclCommand({ Bucket: 'authz-account-eu', Key: 'public', ACL: 'public-read-write' })), 'AccessDenied', 403);
-        await rejectsWith(
-          owner.send(new CreateBucketCommand({ Bucket: 'authz-account-born-public', ObjectOwnership: 'ObjectWriter', ACL: 'public-read' })),
-          'AccessDenied',
-          403,
-        );
         // Private ACLs and policies are still fine, and the owner still reads.
         await eu.send(new PutObjectCommand({ Bucket: 'authz-account-eu', Key: 'more', Body: 'x', ACL: 'private' }));
         await owner.send(
@@ -360,6 +439,7 @@ describe('authorization', () => {
         assert.equal(await mine.Body!.transformToString(), 'public');
         // Another account's buckets are not affected.
         await other.send(new CreateBucketCommand({ Bucket: 'authz-account-theirs' }));
+        await other.send(new DeletePublicAccessBlockCommand({ Bucket: 'authz-account-theirs' }));
         await other.send(new PutBucketPolicyCommand({ Bucket: 'authz-account-theirs', Policy: publicRead('authz-account-theirs') }));
       } finally {
         await control.send(new DeleteAccountPublicAccessBlockCommand({ AccountId }));
@@ -367,6 +447,39 @@ describe('authorization', () => {
       assert.equal((await euAnonymous()).status, 200, 'deleting the settings gives the public grant back');
       await eu.send(new PutBucketPolicyCommand({ Bucket: 'authz-account-eu', Policy: publicRead('authz-account-eu') }));
     });
+  });
+});
+
+describe('buckets created before the April 2023 defaults', () => {
+  test('a bucket record without Block Public Access settings keeps having none; new ones keep theirs across a restart', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'meridian-authz-legacy-'));
+    try {
+      const before = await startTestWorld({ dataDir });
+      await before.client('us-east-1').send(new CreateBucketCommand({ Bucket: 'authz-legacy' }));
+      await before.client('us-east-1').send(new CreateBucketCommand({ Bucket: 'authz-new' }));
+      await before.close();
+      // The record as a Meridian before the defaults stored it: no settings.
+      const meta = new LmdbMetaStore(join(dataDir, 'regions', 'us-east-1', 'meta'));
+      await meta.updateBucket('authz-legacy', { publicAccessBlock: undefined });
+      await meta.close();
+
+      const w = await startTestWorld({ dataDir });
+      try {
+        const s3 = w.client('us-east-1');
+        await rejectsWith(s3.send(new GetPublicAccessBlockCommand({ Bucket: 'authz-legacy' })), 'NoSuchPublicAccessBlockConfiguration', 404);
+        await s3.send(new PutObjectCommand({ Bucket: 'authz-legacy', Key: 'doc', Body: 'doc' }));
+        await s3.send(new PutBucketPolicyCommand({ Bucket: 'authz-legacy', Policy: publicRead('authz-legacy') }));
+        assert.equal((await fetch(`${w.endpoint('us-east-1')}/authz-legacy/doc`)).status, 200);
+
+        const kept = await s3.send(new GetPublicAccessBlockCommand({ Bucket: 'authz-new' }));
+        assert.deepEqual(kept.PublicAccessBlockConfiguration, ALL_BLOCKED);
+        await rejectsWith(s3.send(new PutBucketPolicyCommand({ Bucket: 'authz-new', Policy: publicRead('authz-new') })), 'AccessDenied', 403);
+      } finally {
+        await w.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketOwnershipControlsCommand,
+  DeletePublicAccessBlockCommand,
   GetBucketAclCommand,
   GetBucketOwnershipControlsCommand,
   GetObjectAclCommand,
@@ -94,7 +95,9 @@ describe('Object Ownership', () => {
       );
       assert.equal(err.message, 'The bucket ownership controls were not found');
       assert.equal((err as unknown as { BucketName?: string }).BucketName, 'own-default');
-      // Without controls the bucket takes ACLs again (as ObjectWriter).
+      // Without controls the bucket takes ACLs again (as ObjectWriter); a public one once its
+      // Block Public Access (on for a new bucket) is lifted.
+      await s3.send(new DeletePublicAccessBlockCommand({ Bucket: 'own-default' }));
       await s3.send(new PutBucketAclCommand({ Bucket: 'own-default', ACL: 'authenticated-read' }));
       await s3.send(new PutBucketAclCommand({ Bucket: 'own-default', ACL: 'private' }));
     });
@@ -276,6 +279,7 @@ describe('Object Ownership', () => {
 
     test('ACLs cannot be disabled while the bucket ACL grants others; once it is private they can, and stored ACLs come back when re-enabled', async () => {
       await s3.send(new CreateBucketCommand({ Bucket: 'own-switch', ObjectOwnership: 'ObjectWriter' }));
+      await s3.send(new DeletePublicAccessBlockCommand({ Bucket: 'own-switch' }));
       await s3.send(new PutBucketAclCommand({ Bucket: 'own-switch', ACL: 'public-read' }));
       const err = await rejectsWith(
         setOwnership('own-switch', 'BucketOwnerEnforced'),

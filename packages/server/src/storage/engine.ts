@@ -39,6 +39,7 @@ import type {
   ObjectOwnership,
   ObjectVersion,
   OpenedObject,
+  PublicAccessBlock,
   PutObjectInput,
 } from './types.ts';
 
@@ -93,7 +94,13 @@ export class Engine implements ObjectEngine {
     return b;
   }
 
-  async createBucket(input: { name: string; owner: string; acl?: Grant[]; objectOwnership?: ObjectOwnership }): Promise<BucketRecord> {
+  async createBucket(input: {
+    name: string;
+    owner: string;
+    acl?: Grant[];
+    objectOwnership?: ObjectOwnership;
+    publicAccessBlock?: PublicAccessBlock;
+  }): Promise<BucketRecord> {
     const record: BucketRecord = {
       name: input.name,
       region: this.region,
@@ -102,6 +109,7 @@ export class Engine implements ObjectEngine {
       versioning: 'Unversioned',
       acl: input.acl,
       ...(input.objectOwnership !== undefined ? { objectOwnership: input.objectOwnership } : {}),
+      ...(input.publicAccessBlock !== undefined ? { publicAccessBlock: { ...input.publicAccessBlock } } : {}),
     };
     const created = await this.#meta.createBucket(record);
     if (!created) throw new S3Error('BucketAlreadyOwnedByYou', undefined, { fields: { BucketName: input.name } });

@@ -612,7 +612,13 @@ export interface ObjectEngine {
   readonly region: string;
   getBucket(name: string): BucketRecord | undefined;
   listBuckets(): BucketRecord[];
-  createBucket(input: { name: string; owner: string; acl?: Grant[]; objectOwnership?: ObjectOwnership }): Promise<BucketRecord>;
+  createBucket(input: {
+    name: string;
+    owner: string;
+    acl?: Grant[];
+    objectOwnership?: ObjectOwnership;
+    publicAccessBlock?: PublicAccessBlock;
+  }): Promise<BucketRecord>;
   deleteBucket(name: string): Promise<void>;
   /** Enables or suspends versioning; resolves the updated bucket, or undefined if it is gone. */
   setVersioning(name: string, status: 'Enabled' | 'Suspended'): Promise<BucketRecord | undefined>;

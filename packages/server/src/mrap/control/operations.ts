@@ -25,7 +25,7 @@ import type {
 } from '../../catalog/catalog.ts';
 import type { Logger } from '../../core/log.ts';
 import { MAX_MRAPS_PER_ACCOUNT, mrapArn, newAlias } from './names.ts';
-import { checkPolicy } from './policy.ts';
+import { checkPolicy, publicPolicyBlocked } from './policy.ts';
 
 export interface OperationsOptions {
   catalog: Catalog;
@@ -227,6 +227,11 @@ export class MrapOperations {
     if (current.status !== 'READY') throw notReady(name);
     const check = checkPolicy(policy, mrapArn(account, current.alias));
     if (!check.ok) throw new AsyncFailure('MalformedPolicy', check.message, name);
+    // Like the policy's syntax, whether Block Public Access lets it in is known only once the
+    // request is worked on: the operation FAILS with the asynchronous AccessDenied.
+    if (publicPolicyBlocked(check.policy, current.publicAccessBlock, this.#catalog.accountPublicAccessBlock(account))) {
+      throw new AsyncFailure('AccessDenied', 'Access denied.', name);
+    }
     await this.#catalog.updateMrap(account, name, (r) => ({ ...r, policy: { ...r.policy, proposed: policy } }));
     await this.#sleep();
     await this.#catalog.updateMrap(account, name, (r) => ({ ...r, policy: { established: policy, proposed: policy } }));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { mrapArn } from './names.ts';
-import { checkPolicy, policyIsPublic } from './policy.ts';
+import { checkPolicy, policyIsPublic, publicPolicyBlocked } from './policy.ts';
 
 const ARN = mrapArn('111122223333', 'abc.mrap');
 const statement = (s: Record<string, unknown>) => JSON.stringify({ Version: '2012-10-17', Statement: [s] });
@@ -34,5 +34,22 @@ describe('MRAP policies (through the policy engine)', () => {
     );
     assert.equal(policyIsPublic(statement({ ...allow, Effect: 'Deny', Principal: '*' }), ARN), false);
     assert.equal(policyIsPublic(undefined, ARN), false);
+  });
+
+  test('publicPolicyBlocked: a public policy, with BlockPublicPolicy on for the access point or its account', () => {
+    const parse = (text: string) => {
+      const r = checkPolicy(text, ARN);
+      assert.ok(r.ok);
+      return r.policy;
+    };
+    const open = { blockPublicAcls: true, ignorePublicAcls: true, blockPublicPolicy: false, restrictPublicBuckets: true };
+    const closed = { ...open, blockPublicPolicy: true };
+    const pub = parse(statement({ ...allow, Principal: '*' }));
+    const mine = parse(statement({ ...allow, Principal: { AWS: 'arn:aws:iam::111122223333:root' } }));
+    assert.equal(publicPolicyBlocked(pub, closed, undefined), true);
+    assert.equal(publicPolicyBlocked(pub, open, closed), true, "the account's setting");
+    assert.equal(publicPolicyBlocked(pub, open, undefined), false);
+    assert.equal(publicPolicyBlocked(pub, open, open), false);
+    assert.equal(publicPolicyBlocked(mine, closed, closed), false, 'a policy that is not public is never blocked');
   });
 });

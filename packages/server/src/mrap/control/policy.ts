@@ -3,6 +3,7 @@
  * the same language, checks and notion of "public" as bucket policies, with the access
  * point's ARN as the resource.
  */
+import type { PublicAccessBlockSettings } from '../../catalog/catalog.ts';
 import { S3Error } from '../../core/errors.ts';
 import { isPublicPolicy, parsePolicy, type Policy } from '../../policy/index.ts';
 
@@ -23,4 +24,17 @@ export function policyIsPublic(text: string | undefined, arn: string): boolean {
   if (text === undefined) return false;
   const check = checkPolicy(text, arn);
   return check.ok && isPublicPolicy(check.policy);
+}
+
+/**
+ * Block Public Access on PutMultiRegionAccessPointPolicy: a public policy is refused while
+ * BlockPublicPolicy is on for the access point (its own settings, fixed when it was created;
+ * on by default) or for the account that owns it (S3 Control PutPublicAccessBlock).
+ */
+export function publicPolicyBlocked(
+  policy: Policy,
+  accessPoint: PublicAccessBlockSettings,
+  account: PublicAccessBlockSettings | undefined,
+): boolean {
+  return (accessPoint.blockPublicPolicy || account?.blockPublicPolicy === true) && isPublicPolicy(policy);
 }

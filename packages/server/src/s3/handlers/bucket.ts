@@ -3,12 +3,13 @@ import { S3Error } from '../../core/errors.ts';
 import type { ObjectOwnership } from '../../storage/types.ts';
 import { aclFromHeaders } from '../acl.ts';
 import { isValidBucketName } from '../address.ts';
-import { effectivePublicAccessBlock, refusePublicAcl } from '../authorize.ts';
+import { hasPublicGrant } from '../authorize.ts';
 import { DEFAULT_OBJECT_OWNERSHIP, grantsOnlyTo, isObjectOwnership } from '../ownership.ts';
 import { readSmallBody } from '../body.ts';
 import { bucketOf, type Handler, type S3Context } from '../context.ts';
 import { sendEmpty, sendXmlDocument } from '../respond.ts';
 import { parseXml, xmlDate, xmlText, type XmlObject } from '../xml.ts';
+import { NEW_BUCKET_PUBLIC_ACCESS_BLOCK } from './policy.ts';
 
 /** S3 owners are canonical user ids (64 hex digits); ours derive from the account id. */
 export function canonicalUserId(accountId: string): string {
@@ -115,8 +116,11 @@ export const createBucket: Handler = async (ctx) => {
   if (acl && objectOwnership === 'BucketOwnerEnforced' && !grantsOnlyTo(acl, me)) {
     throw new S3Error('InvalidBucketAclWithObjectOwnership');
   }
-  // The new bucket has no settings of its own yet: its owner's account's Block Public Access rules.
-  refusePublicAcl(acl, effectivePublicAccessBlock(undefined, ctx.catalog.accountPublicAccessBlock(ctx.accountId)));
+  // The new bucket's own Block Public Access (BlockPublicAcls on) refuses a public ACL; the
+  // owner can make the bucket public once it exists.
+  if (NEW_BUCKET_PUBLIC_ACCESS_BLOCK.blockPublicAcls && hasPublicGrant(acl)) {
+    throw new S3Error('InvalidBucketAclWithBlockPublicAccessError');
+  }
   await requestedLocation(ctx);
   const claim = await ctx.catalog.claimBucket({ name, region: ctx.region, owner: ctx.accountId, createdAt: Date.now() });
   if (!claim.claimed) {
@@ -135,6 +139,7 @@ export const createBucket: Handler = async (ctx) => {
       owner: ctx.accountId,
       acl: acl?.length === 1 && acl[0].permission === 'FULL_CONTROL' && acl[0].grantee.type === 'CanonicalUser' && acl[0].grantee.id === me ? undefined : acl,
       objectOwnership,
+      publicAccessBlock: NEW_BUCKET_PUBLIC_ACCESS_BLOCK,
     });
   } catch (err) {
     await ctx.catalog.releaseBucket(name, ctx.region);

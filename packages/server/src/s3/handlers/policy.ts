@@ -4,14 +4,26 @@
  * text the client sent, checked by the policy engine when it is put.
  */
 import { S3Error } from '../../core/errors.ts';
-import { isPublicPolicy, parsePolicy } from '../../policy/index.ts';
+import { isPublicPolicy, parsePolicy, requestPrincipalArn } from '../../policy/index.ts';
 import type { BucketRecord, PublicAccessBlock } from '../../storage/types.ts';
-import { ACCESS_POINT_BLOCK_HEADER, decodeAccessPointBlock, effectivePublicAccessBlock } from '../authorize.ts';
+import { effectivePublicAccessBlock } from '../authorize.ts';
 import { readSmallBody } from '../body.ts';
 import { existingBucket, type Handler, type S3Context } from '../context.ts';
 import { verifyIntegrity } from '../integrity.ts';
 import { sendEmpty, sendXmlDocument } from '../respond.ts';
 import { parseXml, xmlText } from '../xml.ts';
+
+/**
+ * The Block Public Access a new bucket starts with: all four settings on, as S3 gives every
+ * bucket created since April 2023, until its owner changes them (PutPublicAccessBlock) or
+ * removes them (DeletePublicAccessBlock). A bucket created before has no settings of its own.
+ */
+export const NEW_BUCKET_PUBLIC_ACCESS_BLOCK: Readonly<PublicAccessBlock> = Object.freeze({
+  blockPublicAcls: true,
+  ignorePublicAcls: true,
+  blockPublicPolicy: true,
+  restrictPublicBuckets: true,
+});
 
 /** A policy document is at most 20 KB; the body gets a little room beyond. */
 const MAX_POLICY_BODY = 64 * 1024;
@@ -25,14 +37,10 @@ function bucketArns(bucket: string): string[] {
  * owner's account's, and those of the access point the MRAP router forwarded it from.
  */
 export function publicAccessBlockOf(ctx: S3Context, bucket: BucketRecord): PublicAccessBlock {
-  const accessPoint =
-    ctx.auth.credential.service === true
-      ? decodeAccessPointBlock(ctx.req.headers[ACCESS_POINT_BLOCK_HEADER])
-      : undefined;
   return effectivePublicAccessBlock(
     bucket.publicAccessBlock,
     ctx.catalog.accountPublicAccessBlock(bucket.owner),
-    accessPoint,
+    ctx.accessPointBlock,
   );
 }
 
@@ -42,10 +50,22 @@ export const putBucketPolicy: Handler = async (ctx) => {
   const policy = parsePolicy(text, { kind: 'bucket', resourceArns: bucketArns(bucket.name) });
   // Block Public Access: a public policy cannot be put while BlockPublicPolicy is on (for the
   // bucket or for its owner's account).
-  if (publicAccessBlockOf(ctx, bucket).blockPublicPolicy && isPublicPolicy(policy)) throw new S3Error('AccessDenied');
+  if (publicAccessBlockOf(ctx, bucket).blockPublicPolicy && isPublicPolicy(policy)) {
+    throw new S3Error('AccessDenied', publicPolicyBlocked(ctx, bucket.name));
+  }
   await ctx.engine.updateBucket(bucket.name, { policy: text });
   sendEmpty(ctx.res, 204);
 };
+
+/** S3's words for a public policy refused by BlockPublicPolicy. */
+function publicPolicyBlocked(ctx: S3Context, bucket: string): string {
+  const who = ctx.principal === 'service' ? undefined : ctx.principal;
+  const arn = who?.type === 'account' ? requestPrincipalArn({ type: 'account', account: who.account, user: who.user }) : undefined;
+  return (
+    `User: ${arn ?? 'anonymous'} is not authorized to perform: s3:PutBucketPolicy on resource: "arn:aws:s3:::${bucket}" ` +
+    'because public policies are blocked by the BlockPublicPolicy block public access setting.'
+  );
+}
 
 export const getBucketPolicy: Handler = async (ctx) => {
   const bucket = existingBucket(ctx);
