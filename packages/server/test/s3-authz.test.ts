@@ -45,6 +45,8 @@ import { rejectsWith } from './helpers/s3-errors.ts';
 import { CREDENTIALS, localhostResolvingHandler, startTestWorld, type TestWorld } from './helpers/world.ts';
 
 const OTHER = { accessKeyId: 'AKIAOTHERACCOUNT', secretAccessKey: 'other-account-secret', accountId: '444455556666' };
+/** A user of the owner's own account (not its root). */
+const OWNER_USER = { accessKeyId: 'AKIAOWNERUSER', secretAccessKey: 'owner-user-secret', accountId: CREDENTIALS.accountId, user: 'dana' };
 const BUCKET = 'authz-owned';
 const ALL_BLOCKED = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
 const policy = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
@@ -57,7 +59,7 @@ describe('authorization', () => {
   let other: S3Client;
 
   before(async () => {
-    w = await startTestWorld({ keys: [OTHER] });
+    w = await startTestWorld({ keys: [OTHER, OWNER_USER] });
     owner = w.client('us-east-1');
     other = w.client('us-east-1', { credentials: OTHER });
     // ObjectWriter: ACLs enabled, so the public-read object below is public by its ACL.
@@ -188,6 +190,24 @@ describe('authorization', () => {
     }
     await rejectsWith(owner.send(new GetBucketPolicyCommand({ Bucket: BUCKET })), 'NoSuchBucketPolicy', 404);
     await rejectsWith(other.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'private.txt' })), 'AccessDenied', 403);
+  });
+
+  test("a policy that denies everything cannot lock the owner's root out of the policy itself", async () => {
+    const Bucket = 'authz-locked';
+    await owner.send(new CreateBucketCommand({ Bucket }));
+    await owner.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'v' }));
+    const lockout = policy([{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${Bucket}`, `arn:aws:s3:::${Bucket}/*`] }]);
+    await owner.send(new PutBucketPolicyCommand({ Bucket, Policy: lockout }));
+    const user = w.client('us-east-1', { credentials: OWNER_USER });
+    await rejectsWith(owner.send(new GetObjectCommand({ Bucket, Key: 'k' })), 'AccessDenied', 403);
+    // A user of the account is refused like anyone else; the root reads and removes the policy.
+    await rejectsWith(user.send(new GetBucketPolicyCommand({ Bucket })), 'AccessDenied', 403);
+    await rejectsWith(user.send(new DeleteBucketPolicyCommand({ Bucket })), 'AccessDenied', 403);
+    const got = await owner.send(new GetBucketPolicyCommand({ Bucket }));
+    assert.equal(got.Policy, lockout);
+    await owner.send(new DeleteBucketPolicyCommand({ Bucket }));
+    const obj = await owner.send(new GetObjectCommand({ Bucket, Key: 'k' }));
+    assert.equal(await obj.Body?.transformToString(), 'v');
   });
 
   test('a malformed policy is refused with a useful message', async () => {

@@ -17,7 +17,15 @@ import type { Logger } from '../core/log.ts';
 import type { ProcessMetrics } from '../core/metrics.ts';
 import { hostWithoutPort } from '../s3/address.ts';
 import { createAuthenticator, type Authenticator } from '../s3/auth/sigv4.ts';
-import { answerClientError, closeGracefully, idleBodyTimeout, listenOn, startRequest, type RequestRecord } from '../s3/http-edge.ts';
+import {
+  answerClientError,
+  closeGracefully,
+  idleBodyTimeout,
+  listenOn,
+  serverTimeouts,
+  startRequest,
+  type RequestRecord,
+} from '../s3/http-edge.ts';
 import { sendError } from '../s3/respond.ts';
 import { matchRoute } from '../s3/router.ts';
 import { ControlApi } from './control/api.ts';
@@ -84,7 +92,7 @@ export class GlobalServer {
       asyncDelayMs: opts.asyncDelayMs,
       routeUpdateMs: opts.routeUpdateMs,
     });
-    this.#server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    this.#server = createServer(serverTimeouts(opts.idleTimeoutMs ?? 20_000), (req, res) => {
       void this.#handle(req, res);
     });
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));

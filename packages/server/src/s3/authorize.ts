@@ -117,6 +117,9 @@ const BUCKET_WRITE = new Set([
 /** Object reads, governed by the object ACL's READ. */
 const OBJECT_READ = new Set(['GetObject', 'HeadObject', 'GetObjectAttributes', 'GetObjectTagging']);
 
+/** What the bucket owner's root can always do, whatever the bucket policy says. */
+const POLICY_OPERATIONS = new Set(['GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy']);
+
 /** Parsed bucket policies, by their text. */
 const parsed = new Map<string, Policy>();
 
@@ -162,6 +165,11 @@ function grantMatches(g: Grant, principal: Principal, permission: Permission): b
 /** Throws AccessDenied unless the request is allowed. */
 export function authorize(input: AuthorizeInput): void {
   const { bucket, principal } = input;
+  // The owning account's root may always read, replace and delete the bucket policy, even one
+  // that denies it: a bucket cannot lock its owner out for good.
+  if (POLICY_OPERATIONS.has(input.op) && principal.type === 'account' && principal.account === bucket.owner && principal.user === undefined) {
+    return;
+  }
   const policy = policyOf(bucket);
   const resource = input.key !== undefined ? `arn:aws:s3:::${bucket.name}/${input.key}` : `arn:aws:s3:::${bucket.name}`;
   const decision = policy

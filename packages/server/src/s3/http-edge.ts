@@ -3,7 +3,7 @@
  * global endpoint): answer requests Node's parser rejects with an S3 error document, listen,
  * and close gracefully.
  */
-import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { S3Error } from '../core/errors.ts';
@@ -209,4 +209,18 @@ export function idleBodyTimeout(
     res.once('finish', () => req.socket.destroy());
   });
   req.once('end', () => req.setTimeout(0));
+}
+
+/**
+ * Timeouts of a region or global endpoint: request heads must arrive within the idle limit
+ * that bodies get (checked often enough to matter), keep-alive sockets outlive common client
+ * pools (65 s), and a request as a whole has no limit (a large upload takes what it takes).
+ */
+export function serverTimeouts(idleMs: number): ServerOptions {
+  return {
+    keepAliveTimeout: 65_000,
+    requestTimeout: 0,
+    headersTimeout: idleMs,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(idleMs / 4))),
+  };
 }

@@ -53,7 +53,15 @@ import {
   putBucketPolicy,
   putPublicAccessBlock,
 } from './handlers/policy.ts';
-import { answerClientError, closeGracefully, idleBodyTimeout, listenOn, startRequest, type StartedRequest } from './http-edge.ts';
+import {
+  answerClientError,
+  closeGracefully,
+  idleBodyTimeout,
+  listenOn,
+  serverTimeouts,
+  startRequest,
+  type StartedRequest,
+} from './http-edge.ts';
 import { isReplicaRequest } from './replica-protocol.ts';
 import { sendError } from './respond.ts';
 import { matchRoute, type Route, type Target } from './router.ts';
@@ -188,7 +196,7 @@ export class RegionServer {
     this.#opts = opts;
     this.#log = opts.log.child({ region: opts.region });
     this.#authenticate = createAuthenticator((id) => opts.catalog.accessKey(id));
-    this.#server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    this.#server = createServer(serverTimeouts(opts.idleTimeoutMs ?? 20_000), (req, res) => {
       void this.#handle(req, res);
     });
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
