@@ -338,6 +338,8 @@ export class LmdbCatalog implements Catalog {
   }
 
   accessKey(accessKeyId: string): AccessKey | undefined {
+    // Access key ids are 16 to 128 characters; a longer one names no key (and is no LMDB key).
+    if (accessKeyId.length > 128) return undefined;
     const key = this.#keys.get(accessKeyId) ?? this.#storedKeys.get(accessKeyId);
     return key && key.status !== 'Inactive' ? key : undefined;
   }
