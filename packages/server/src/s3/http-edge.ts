@@ -174,7 +174,7 @@ export function startRequest(
     busy.delete(socket);
     requestFinished(where, req, res, requestId, started, record);
   });
-  const url = req.url ?? '/';
+  const url = originForm(req);
   const q = url.indexOf('?');
   return {
     requestId,
@@ -223,4 +223,20 @@ export function serverTimeouts(idleMs: number): ServerOptions {
     headersTimeout: idleMs,
     connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(idleMs / 4))),
   };
+}
+
+/**
+ * The request target in origin form (`/path?query`). A request line in absolute form
+ * (`GET http://bucket.localhost:9001/key HTTP/1.1`, what a client sends through an HTTP
+ * proxy) is served too, as RFC 9112 requires: its authority replaces the Host header, and
+ * `req.url` becomes the origin form, so everything after sees an ordinary request.
+ */
+function originForm(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const absolute = /^https?:\/\/([^/?#]*)/i.exec(url);
+  if (!absolute) return url;
+  req.headers.host = absolute[1];
+  const rest = url.slice(absolute[0].length);
+  req.url = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
+  return req.url;
 }
