@@ -14,6 +14,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketOwnershipControlsCommand,
+  DeleteObjectCommand,
   DeletePublicAccessBlockCommand,
   GetBucketAclCommand,
   GetBucketOwnershipControlsCommand,
@@ -293,10 +294,12 @@ describe('Object Ownership', () => {
       await other.send(
         new PutObjectCommand({ Bucket: 'own-switch', Key: 'written-by-them', Body: 'x', ACL: 'public-read' }),
       );
+      // The writer owns it; its ACL grants the bucket owner nothing (not even READ_ACP).
       assert.equal(
-        (await s3.send(new GetObjectAclCommand({ Bucket: 'own-switch', Key: 'written-by-them' }))).Owner?.ID,
+        (await other.send(new GetObjectAclCommand({ Bucket: 'own-switch', Key: 'written-by-them' }))).Owner?.ID,
         THEM,
       );
+      await rejectsWith(s3.send(new GetObjectAclCommand({ Bucket: 'own-switch', Key: 'written-by-them' })), 'AccessDenied', 403);
 
       await s3.send(new PutBucketAclCommand({ Bucket: 'own-switch', ACL: 'private' }));
       await setOwnership('own-switch', 'BucketOwnerEnforced');
@@ -305,7 +308,7 @@ describe('Object Ownership', () => {
       assert.equal(disabled.Grants?.length, 1);
 
       await setOwnership('own-switch', 'ObjectWriter');
-      const restored = await s3.send(new GetObjectAclCommand({ Bucket: 'own-switch', Key: 'written-by-them' }));
+      const restored = await other.send(new GetObjectAclCommand({ Bucket: 'own-switch', Key: 'written-by-them' }));
       assert.equal(restored.Owner?.ID, THEM, 'the writer owns it again');
       assert.ok(
         restored.Grants?.some((g) => g.Grantee?.URI === ALL_USERS && g.Permission === 'READ'),
@@ -375,6 +378,43 @@ describe('Object Ownership', () => {
         new Set(acl.Grants?.map((g) => `${g.Grantee?.ID} ${g.Permission}`)),
         new Set([`${THEM} FULL_CONTROL`, `${ME} FULL_CONTROL`]),
       );
+    });
+
+    test('an object another account owns is out of the bucket owner’s and the bucket policy’s reach until its ACL grants it', async () => {
+      const Bucket = 'own-foreign';
+      await s3.send(new CreateBucketCommand({ Bucket, ObjectOwnership: 'ObjectWriter' }));
+      await s3.send(new DeletePublicAccessBlockCommand({ Bucket }));
+      await s3.send(
+        new PutBucketPolicyCommand({
+          Bucket,
+          Policy: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OTHER.accountId}:root` }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${Bucket}/*` },
+              { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${Bucket}/*` },
+            ],
+          }),
+        }),
+      );
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'mine', Body: 'the owner’s' }));
+      await other.send(new PutObjectCommand({ Bucket, Key: 'theirs', Body: 'the writer’s' }));
+      await other.send(new PutObjectCommand({ Bucket, Key: 'shown', Body: 'shown', ACL: 'bucket-owner-read' }));
+      const anonymous = (key: string) => fetch(`${w.endpoint('us-east-1')}/${Bucket}/${key}`);
+
+      // The public-read policy reaches what the bucket owner owns, not what the writer owns.
+      assert.equal((await anonymous('mine')).status, 200);
+      assert.equal((await anonymous('theirs')).status, 403);
+      // The bucket owner may not read it either, nor its ACL; the writer may.
+      await rejectsWith(s3.send(new GetObjectCommand({ Bucket, Key: 'theirs' })), 'AccessDenied', 403);
+      await rejectsWith(s3.send(new GetObjectAclCommand({ Bucket, Key: 'theirs' })), 'AccessDenied', 403);
+      const got = await other.send(new GetObjectCommand({ Bucket, Key: 'theirs' }));
+      assert.equal(await got.Body?.transformToString(), 'the writer’s');
+      // A grant in the object's ACL lets the bucket owner in.
+      const shown = await s3.send(new GetObjectCommand({ Bucket, Key: 'shown' }));
+      assert.equal(await shown.Body?.transformToString(), 'shown');
+      // Deleting stays the bucket owner's right.
+      await s3.send(new DeleteObjectCommand({ Bucket, Key: 'theirs' }));
+      await rejectsWith(other.send(new GetObjectCommand({ Bucket, Key: 'theirs' })), 'NoSuchKey', 404);
     });
   });
 });

@@ -34,6 +34,8 @@ export interface AuthorizeInput {
   keys: RequestContext['keys'];
   /** the grants of the object a read acts on, looked up only when needed */
   objectAcl?: () => Grant[] | undefined;
+  /** the account that owns that object (undefined when there is none), looked up only when needed */
+  objectOwner?: () => string | undefined;
   /** the Block Public Access settings of the bucket owner's account, if it has any */
   accountBlock?: PublicAccessBlock;
   /** those of the access point the request came through, if any */
@@ -185,22 +187,30 @@ export function authorize(input: AuthorizeInput): void {
       })
     : 'ImplicitDeny';
   if (decision === 'Deny') throw new S3Error('AccessDenied');
+  const bpa = effectivePublicAccessBlock(bucket.publicAccessBlock, input.accountBlock, input.accessPointBlock);
+  const need = aclsEnabled(bucket) ? aclNeed(input.op) : undefined;
+  // An object another account wrote (ACLs enabled, ObjectWriter) belongs to that account: the
+  // bucket policy's Allows do not reach it and the bucket owner has no rights of ownership over
+  // it; only its owner and its ACL's grantees get in (the policy's explicit Deny still counts).
+  const objectOwner = need?.on === 'object' ? input.objectOwner?.() : undefined;
+  if (need && objectOwner !== undefined && objectOwner !== bucket.owner) {
+    if (principal.type === 'account' && principal.account === objectOwner) return;
+    if (granted(input.objectAcl?.(), principal, need.permission, bpa)) return;
+    throw new S3Error('AccessDenied');
+  }
   // The bucket owner's own identities are allowed by ownership.
   if (principal.type === 'account' && principal.account === bucket.owner) return;
-  const bpa = effectivePublicAccessBlock(bucket.publicAccessBlock, input.accountBlock, input.accessPointBlock);
   if (decision === 'Allow') {
     // RestrictPublicBuckets: a public policy grants only the owner's and AWS services' access.
     if (!(bpa.restrictPublicBuckets && policy && isPublicPolicy(policy))) return;
   }
-  const need = aclsEnabled(bucket) ? aclNeed(input.op) : undefined;
-  if (need) {
-    const grants = need.on === 'bucket' ? bucket.acl : input.objectAcl?.();
-    const allowed = (grants ?? []).some(
-      (g) => grantMatches(g, principal, need.permission) && !(bpa.ignorePublicAcls && isPublicGrant(g)),
-    );
-    if (allowed) return;
-  }
+  if (need && granted(need.on === 'bucket' ? bucket.acl : input.objectAcl?.(), principal, need.permission, bpa)) return;
   throw new S3Error('AccessDenied');
+}
+
+/** Whether an ACL grants `principal` the permission (IgnorePublicAcls taking public grants away). */
+function granted(grants: readonly Grant[] | undefined, principal: Principal, permission: Permission, bpa: PublicAccessBlock): boolean {
+  return (grants ?? []).some((g) => grantMatches(g, principal, permission) && !(bpa.ignorePublicAcls && isPublicGrant(g)));
 }
 
 /** Whether a set of grants would make a resource public (Block Public Access refuses them). */

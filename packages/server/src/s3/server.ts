@@ -399,13 +399,20 @@ export class RegionServer {
     req: IncomingMessage,
     caller: Caller,
     principal: Principal,
-    target: { op: string; action: string; bucket: BucketRecord; key?: string; versionId?: string; query: URLSearchParams },
+    request: { op: string; action: string; bucket: BucketRecord; key?: string; versionId?: string; query: URLSearchParams },
   ): void {
-    const { bucket, key, query } = target;
+    const { bucket, key, versionId, query } = request;
     const { auth } = caller;
+    // The version the request acts on (the named one, else the current one), looked up once.
+    let found: { v: ObjectVersion | undefined } | undefined;
+    const object = (): ObjectVersion | undefined => {
+      if (key === undefined) return undefined;
+      found ??= { v: this.#opts.engine.getVersion(bucket.name, key, versionId ?? '') ?? this.#currentVersion(bucket.name, key) };
+      return found.v;
+    };
     authorize({
-      op: target.op,
-      action: target.action,
+      op: request.op,
+      action: request.action,
       bucket,
       key,
       principal,
@@ -419,18 +426,17 @@ export class RegionServer {
         's3:prefix': query.get('prefix') ?? undefined,
         's3:delimiter': query.get('delimiter') ?? undefined,
         's3:max-keys': query.get('max-keys') ?? undefined,
-        's3:VersionId': target.versionId,
+        's3:VersionId': versionId,
         's3:x-amz-acl': typeof req.headers['x-amz-acl'] === 'string' ? req.headers['x-amz-acl'] : undefined,
         's3:authType': auth.kind === 'anonymous' ? undefined : auth.presigned ? 'REST-QUERY-STRING' : 'REST-HEADER',
         's3:signatureversion': auth.kind === 'anonymous' ? undefined : 'AWS4-HMAC-SHA256',
       },
       objectAcl: () => {
-        if (key === undefined) return undefined;
-        const v = this.#opts.engine.getVersion(bucket.name, key, target.versionId ?? '');
-        const current = v ?? this.#currentVersion(bucket.name, key);
-        // An object without an ACL of its own is private to the bucket owner.
+        const current = object();
+        // An object without an ACL of its own is private to its owner.
         return current?.acl ?? [{ grantee: { type: 'CanonicalUser', id: canonicalUserId(current?.owner ?? bucket.owner) }, permission: 'FULL_CONTROL' }];
       },
+      objectOwner: () => object()?.owner,
     });
   }
 
