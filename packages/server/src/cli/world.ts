@@ -4,6 +4,7 @@ import { LmdbCatalog } from '../catalog/catalog.ts';
 import { DEFAULT_CREDENTIALS, type RegionConfig } from '../core/config.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { FaultStore } from '../core/faults.ts';
+import { Md5Pool } from '../storage/md5-pool.ts';
 import { ProcessMetrics } from '../core/metrics.ts';
 import { routerRegistry } from '../mrap/metrics.ts';
 import { RegionHealth } from '../mrap/health.ts';
@@ -92,6 +93,8 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   const catalog = new LmdbCatalog({ path: join(dataDir, 'catalog'), regions: [], keys: [credentials, ...(opts.keys ?? [])] });
   // Injected faults (outage drills) live beside the catalog: `meridian fault ...` reaches every region.
   const faults = new FaultStore(faultsPath(dataDir));
+  // Large bodies are hashed (MD5, the ETag) on a worker thread, for every region of the world.
+  const md5 = new Md5Pool();
   const started: Started[] = [];
   const globals: { server: GlobalServer; router: MrapRouter; health: RegionHealth }[] = [];
   let global: World['global'];
@@ -112,6 +115,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
         blobs: new FsBlobStore(join(dir, 'blobs')),
         inlineMax: opts.inlineMax,
         planner,
+        md5,
       });
       await reconcile(catalog, engine, log);
       const distances = opts.regionLatency?.[region.name] ?? {};
@@ -197,7 +201,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     }
   } catch (err) {
     sweeping.abort();
-    await closeAll(started, globals, catalog, faults);
+    await closeAll(started, globals, catalog, faults, md5);
     throw err;
   }
   return {
@@ -206,7 +210,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     close: () => {
       closing = true;
       sweeping.abort();
-      return closeAll(started, globals, catalog, faults);
+      return closeAll(started, globals, catalog, faults, md5);
     },
   };
 }
@@ -223,6 +227,7 @@ async function closeAll(
   globals: { server: GlobalServer; router: MrapRouter; health: RegionHealth }[],
   catalog: LmdbCatalog,
   faults: FaultStore,
+  md5: Md5Pool,
 ): Promise<void> {
   await Promise.all(globals.map((g) => g.server.close()));
   await Promise.all(globals.map(async (g) => {
@@ -235,6 +240,7 @@ async function closeAll(
   await Promise.all(started.map((s) => s.engine.close()));
   await catalog.close();
   await faults.close();
+  await md5.close();
 }
 
 /**

@@ -120,17 +120,58 @@ export class BodyDigest {
   finish(): BodyDigestResult {
     if (this.finished) throw new Error('BodyDigest.finish called twice');
     this.finished = true;
-    const md5 = this.md5.digest();
-    const result: BodyDigestResult = {
-      md5Hex: md5.toString('hex'),
-      md5Base64: md5.toString('base64'),
-      size: this.size,
-    };
-    if (this.algorithm !== undefined && this.extra !== undefined) {
-      result.checksum = { algorithm: this.algorithm, base64: this.extra.digest().toString('base64') };
-    }
-    return result;
+    return digestResult(this.md5.digest(), this.size, this.algorithm, this.extra);
   }
+}
+
+/** An MD5 computed elsewhere (a worker thread): fed in order, read once at the end. */
+export interface RemoteMd5 {
+  /** A promise when the caller should wait before sending more. */
+  update(chunk: Uint8Array): Promise<void> | undefined;
+  digest(): Promise<Buffer>;
+  abort(): void;
+}
+
+/** BodyDigest with the MD5 computed by `md5` (off this thread); the checksum stays here. */
+export class SplitBodyDigest {
+  readonly algorithm: ChecksumAlgorithm | undefined;
+  private readonly extra: Hasher | undefined;
+  private size = 0;
+
+  constructor(
+    private readonly md5: RemoteMd5,
+    algorithm?: ChecksumAlgorithm,
+  ) {
+    this.algorithm = algorithm;
+    this.extra = algorithm === undefined ? undefined : createHasher(algorithm);
+  }
+
+  update(chunk: Uint8Array): Promise<void> | undefined {
+    this.size += chunk.byteLength;
+    this.extra?.update(chunk);
+    return this.md5.update(chunk);
+  }
+
+  async finish(): Promise<BodyDigestResult> {
+    return digestResult(await this.md5.digest(), this.size, this.algorithm, this.extra);
+  }
+
+  abort(): void {
+    this.md5.abort();
+  }
+}
+
+function digestResult(
+  md5: Buffer,
+  size: number,
+  algorithm: ChecksumAlgorithm | undefined,
+  extra: Hasher | undefined,
+): BodyDigestResult {
+  const result: BodyDigestResult = { md5Hex: md5.toString('hex'), md5Base64: md5.toString('base64'), size };
+  if (algorithm !== undefined && extra !== undefined) {
+    result.checksum = { algorithm, base64: extra.digest().toString('base64') };
+  }
+  return result;
 }
 
 class NodeHash implements Hasher {

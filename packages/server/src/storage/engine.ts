@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { S3Error } from '../core/errors.ts';
 import { ByteReader } from '../core/streams.ts';
 import { NULL_VERSION_ID, VersionIdGenerator, newBlobId } from '../core/ids.ts';
-import { BodyDigest, multipartEtag, type ChecksumAlgorithm } from './checksum.ts';
+import { BodyDigest, multipartEtag, SplitBodyDigest, type ChecksumAlgorithm } from './checksum.ts';
+import type { Md5Pool } from './md5-pool.ts';
 import { assembleParts, checkObjectChecksum, MIN_PART_SIZE } from './multipart.ts';
 import type {
   BlobStore,
@@ -55,8 +56,13 @@ export interface EngineOptions {
   minPartSize?: number;
   /** The replication rules; without them nothing is queued for replication. */
   planner?: ReplicationPlanner;
+  /** Workers that hash large bodies off the event loop; without them, hashing stays here. */
+  md5?: Md5Pool;
   now?: () => number;
 }
+
+/** Bodies from this size on are hashed by the MD5 workers (smaller ones cost less than the hop). */
+const OFF_THREAD_MD5_BYTES = 256 * 1024;
 
 export class Engine implements ObjectEngine {
   readonly region: string;
@@ -65,6 +71,7 @@ export class Engine implements ObjectEngine {
   readonly #inlineMax: number;
   readonly #now: () => number;
   readonly #minPartSize: number;
+  readonly #md5: Md5Pool | undefined;
   readonly #ids = new VersionIdGenerator();
   readonly #uploadIds = new VersionIdGenerator();
   readonly #planner: ReplicationPlanner | undefined;
@@ -75,6 +82,7 @@ export class Engine implements ObjectEngine {
     this.#meta = opts.meta;
     this.#blobs = opts.blobs;
     this.#inlineMax = opts.inlineMax ?? DEFAULT_INLINE_MAX;
+    this.#md5 = opts.md5;
     this.#minPartSize = opts.minPartSize ?? MIN_PART_SIZE;
     this.#planner = opts.planner;
     this.#now = opts.now ?? Date.now;
@@ -183,16 +191,19 @@ export class Engine implements ObjectEngine {
    * way. If it throws, nothing is left behind; after it returns, `discard` undoes the blob.
    */
   async #ingest(input: BodySource, opts: { inline: boolean }): Promise<Ingested> {
-    const digest = new BodyDigest(input.checksum?.algorithm);
     let pending: Buffer[] = [];
     let pendingSize = 0;
     let writer: BlobWriter | undefined;
     const inlineMax = opts.inline ? this.#inlineMax : 0;
     const spill = input.contentLength !== undefined && input.contentLength > inlineMax;
+    // A large body is hashed off the event loop, when the engine has workers for it.
+    const big = spill && this.#md5 !== undefined && (input.contentLength ?? 0) >= OFF_THREAD_MD5_BYTES;
+    const digest = big ? new SplitBodyDigest(this.#md5!.open(), input.checksum?.algorithm) : new BodyDigest(input.checksum?.algorithm);
     try {
       if (spill) writer = await this.#blobs.create();
       for await (const chunk of input.body as AsyncIterable<Buffer>) {
-        digest.update(chunk);
+        const wait = digest.update(chunk);
+        if (wait) await wait;
         if (!writer) {
           if (pendingSize + chunk.length <= inlineMax) {
             pending.push(chunk);
@@ -208,7 +219,7 @@ export class Engine implements ObjectEngine {
       // A body stream destroyed with an error (a bad chunk signature, say) may end the loop
       // quietly or as a premature close; its own error is the answer, not a short body.
       if (input.body.errored) throw input.body.errored;
-      const d = digest.finish();
+      const d = await digest.finish();
       if (input.contentLength !== undefined && d.size !== input.contentLength) {
         throw new S3Error('IncompleteBody');
       }
@@ -237,6 +248,7 @@ export class Engine implements ObjectEngine {
       const inline = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingSize);
       return { ...base, data: { kind: 'inline', id: newBlobId() }, inline, discard: nothing };
     } catch (err) {
+      if (digest instanceof SplitBodyDigest) digest.abort();
       await writer?.abort();
       throw input.body.errored ?? err;
     }
