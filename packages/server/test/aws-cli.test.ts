@@ -467,6 +467,14 @@ describe('the AWS CLI', { concurrency: true }, () => {
       );
     });
 
+    test('without a resolver for the account host, the global endpoint serves as the CLI’s HTTP proxy', async () => {
+      const viaProxy = { HTTP_PROXY: w.globalEndpoint, NO_PROXY: '127.0.0.1' };
+      const list = await cli.json<{ AccessPoints: unknown[] }>(`s3control list-multi-region-access-points ${control}`, {
+        env: viaProxy,
+      });
+      assert.ok(Array.isArray(list.AccessPoints));
+    });
+
     test('account-level put-public-access-block, get-public-access-block, delete-public-access-block', async () => {
       const flags = 'BlockPublicAcls=true,IgnorePublicAcls=false,BlockPublicPolicy=true,RestrictPublicBuckets=false';
       const put = `s3control put-public-access-block ${control} --public-access-block-configuration ${flags}`;
