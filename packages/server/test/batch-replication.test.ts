@@ -634,6 +634,49 @@ describe('job runner', () => {
 
   const queued = (engine: Engine) => engine.replicationDestinations().reduce((n, d) => n + engine.peekReplications(d, 0, 10_000).length, 0);
 
+  test('a page the engine queued but a crash kept from being recorded is taken up again, done copies included', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meridian-runner-crash-'));
+    let r: Awaited<ReturnType<typeof region>> | undefined;
+    try {
+      r = await region(dir);
+      await seed(r.engine, 30);
+      const job = await r.runner.create({ bucket: 'src', account: AccountId, filter: { statuses: ['NONE'] }, confirmationRequired: true });
+      const first = r;
+      await eventually(() => assert.equal(first.runner.get(job.id).status, 'Suspended'));
+      await first.close();
+      r = undefined;
+      // What the crash left: the engine queued the job's first page (in the versions' own
+      // transaction), the job store never heard of it; half of those copies even finished.
+      const meta = new LmdbMetaStore(join(dir, 'meta'));
+      const engine = new Engine({ region: US, meta, blobs: new FsBlobStore(join(dir, 'blobs')), planner });
+      const page = await engine.replicateExisting({ bucket: 'src', jobId: job.id, statuses: ['NONE'], limit: 10 });
+      assert.equal(page.selected.length, 10);
+      for (const d of engine.replicationDestinations()) {
+        for (const e of engine.peekReplications(d, 0, 5)) await engine.finishReplication(e, { status: 'COMPLETED', completedAt: Date.now() });
+      }
+      await engine.close();
+
+      const again = await region(dir);
+      r = again;
+      await again.runner.setStatus(job.id, 'Ready');
+      await eventually(async () => {
+        await again.replicateAll();
+        assert.equal(again.runner.get(job.id).status, 'Complete');
+      });
+      const end = again.runner.get(job.id);
+      assert.deepEqual([end.progress.succeeded, end.progress.failed], [30, 0]);
+      const report = [...again.runner.report(job.id)].map(parseReportLine);
+      assert.deepEqual(
+        report.map((l) => [l[1], l[3]]),
+        Array.from({ length: 30 }, (_, i) => [`k/${String(i).padStart(3, '0')}`, 'succeeded']),
+        'every version once, the crashed page included',
+      );
+    } finally {
+      await r?.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('pause, resume and cancel between pages; a restart resumes from the cursor', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'meridian-runner-'));
     try {

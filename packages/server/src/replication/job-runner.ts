@@ -14,7 +14,9 @@
  *   is written to the report bucket if it asked for one there.
  *
  * Restart: the loop picks up every job that is not terminal where its cursor is; outcomes
- * that a crash lost are read back from the versions' replication state (`#reconcile`).
+ * that a crash lost are read back from the versions' replication state (`#reconcile`), and a
+ * page the engine queued but the crash kept from being recorded is found again by the job
+ * name each of its copies carries (`DestinationState.job`).
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -348,6 +350,16 @@ export class JobRunner {
       waiting: s.destinations,
       failures: [],
     }));
+    // Versions this job queued in a page it did not get to record (a crash between): the
+    // copies already done are applied with the page, as outcomes the replicator reported.
+    const settled = new Map<string, JobOutcome[]>();
+    for (const s of page.selected) {
+      if (!s.settled) continue;
+      settled.set(
+        this.#key(job.id, s.key, s.versionId),
+        s.settled.map(({ destination, state }) => ({ jobId: job.id, key: s.key, versionId: s.versionId, destination, state })),
+      );
+    }
     await this.#write(async () => {
       // The job may have been paused or cancelled while the page was queued: the page still
       // counts (its copies are on their way), only the next one is not taken.
@@ -358,7 +370,10 @@ export class JobRunner {
         scanned: page.next === undefined,
         progress: { ...current.progress, scanned: current.progress.scanned + page.scanned },
       };
-      return this.#opts.store.recordPage(next, items, (item) => this.#takeEarly(job.id, item));
+      return this.#opts.store.recordPage(next, items, (item) => [
+        ...(settled.get(this.#key(job.id, item.key, item.versionId)) ?? []),
+        ...this.#takeEarly(job.id, item),
+      ]);
     });
   }
 

@@ -674,8 +674,17 @@ export class Engine implements ObjectEngine {
     const writes: Promise<unknown>[] = [];
     for (const { version } of page.entries) {
       const targets = plan(version);
-      if (targets.length === 0) continue;
       const item = { key: version.key, versionId: version.versionId, size: version.isDeleteMarker ? 0 : version.size };
+      if (targets.length === 0) {
+        // Queued by this job already, in a page the job did not get to record (a crash came
+        // between): the job takes it up again as it stands.
+        const mine = input.dryRun || input.jobId === undefined ? [] : queuedBy(version, input.jobId);
+        if (mine.length > 0) {
+          const settled = mine.filter((m) => m.state.status !== 'PENDING');
+          selected.push({ ...item, destinations: mine.map((m) => m.destination), ...(settled.length ? { settled } : {}) });
+        }
+        continue;
+      }
       if (input.dryRun) {
         selected.push({ ...item, destinations: targets.map((t) => t.destination) });
         continue;
@@ -800,9 +809,10 @@ function pending(
   jobId?: string,
 ): Omit<OutboxEntry, 'seq'>[] | undefined {
   if (targets.length === 0) return undefined;
+  const state: DestinationState = jobId === undefined ? { status: 'PENDING' } : { status: 'PENDING', job: jobId };
   version.replication = {
     ...version.replication,
-    ...Object.fromEntries(targets.map((t) => [t.destination, { status: 'PENDING' as const }])),
+    ...Object.fromEntries(targets.map((t) => [t.destination, state])),
   };
   return targets.map((t) => ({
     destination: t.destination,
@@ -820,6 +830,13 @@ function pending(
 }
 
 /** Whether a batch replication job selects a version (its time, key and replication state). */
+/** The destinations of `v` whose latest copy batch job `jobId` queued, with their states. */
+function queuedBy(v: ObjectVersion, jobId: string): { destination: string; state: DestinationState }[] {
+  return Object.entries(v.replication ?? {})
+    .filter(([, state]) => state.job === jobId)
+    .map(([destination, state]) => ({ destination, state }));
+}
+
 function selectedForBatch(v: ObjectVersion, f: ExistingReplicationInput): boolean {
   if (f.createdAfter !== undefined && v.lastModified < f.createdAfter) return false;
   if (f.createdBefore !== undefined && v.lastModified >= f.createdBefore) return false;

@@ -656,7 +656,9 @@ export class LmdbMetaStore implements MetaStore {
       if (!v) return;
       // A later operation for the same version and destination is still queued: it stays
       // PENDING until that one is done too (a failure is recorded at once).
-      const recorded = state.status === 'COMPLETED' && left > 0 ? { status: 'PENDING' as const } : state;
+      const outcome: DestinationState = state.status === 'COMPLETED' && left > 0 ? { status: 'PENDING' } : state;
+      // A batch job's copy keeps its job's name: a job restarted after a crash finds its own.
+      const recorded = entry.jobId !== undefined ? { ...outcome, job: entry.jobId } : outcome;
       this.#rewrite({ ...v, replication: { ...v.replication, [entry.destination]: recorded } });
     });
   }

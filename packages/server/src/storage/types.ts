@@ -180,6 +180,8 @@ export interface DestinationState {
   reason?: string;
   /** when the destination acknowledged the copy, ms */
   completedAt?: number;
+  /** the batch replication job that queued it, if one did */
+  job?: string;
 }
 
 /** What replication does with a version. */
@@ -239,8 +241,18 @@ export interface ExistingReplicationInput {
 }
 
 export interface ExistingReplicationPage {
-  /** the versions queued (or, in a dry run, that would be), with their destinations */
-  selected: { key: string; versionId: string; size: number; destinations: string[] }[];
+  /**
+   * The versions queued (or, in a dry run, that would be), with their destinations; and the
+   * versions this job had queued already (a page queued before a crash and not recorded by
+   * the job), with what became of the copies that are done (`settled`).
+   */
+  selected: {
+    key: string;
+    versionId: string;
+    size: number;
+    destinations: string[];
+    settled?: { destination: string; state: DestinationState }[];
+  }[];
   /** how many versions were looked at */
   scanned: number;
   /** where the next page starts; absent when the bucket has been gone through */
