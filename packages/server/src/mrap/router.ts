@@ -24,6 +24,7 @@ import { ACCESS_POINT_BLOCK_HEADER, encodeAccessPointBlock } from '../s3/authori
 import { signRequest } from '../s3/auth/sign.ts';
 import { createAuthenticator, type Authenticator, type SignedRequest } from '../s3/auth/sigv4.ts';
 import { requestBody } from '../s3/body.ts';
+import { HOP_BY_HOP as CONNECTION_HEADERS } from '../s3/forward.ts';
 import type { RoutedRequest } from '../s3/server.ts';
 import { matchRoute } from '../s3/router.ts';
 import type { RegionHealth } from './health.ts';
@@ -80,18 +81,8 @@ interface Counters {
 /** Answers up to this size are read whole and sent in one write. */
 const SMALL_ANSWER = 64 * 1024;
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'expect',
-  'host',
-]);
+/** What the router never passes on: a connection's own headers, and the client's Host. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([...CONNECTION_HEADERS, 'host']);
 
 /** Headers of the client's own signature and framing, which the forwarded request replaces. */
 const CLIENT_ONLY = new Set([

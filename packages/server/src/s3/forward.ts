@@ -50,7 +50,8 @@ export class Forwarder {
   }
 }
 
-const HOP_BY_HOP = new Set([
+/** Headers of one connection, never passed on by a proxy (RFC 9110 §7.6.1), and `expect`. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-authenticate',
