@@ -30,6 +30,7 @@ import { FaultStore } from '../src/core/faults.ts';
 import { createLogger } from '../src/core/log.ts';
 import { signRequest } from '../src/s3/auth/sign.ts';
 import { eventually } from './helpers/eventually.ts';
+import { replicatedPair } from './helpers/replication.ts';
 import { parsePrometheus, samples, value, type Family } from './helpers/prometheus.ts';
 import { CREDENTIALS, localhostResolvingHandler, startTestWorld, type TestWorld } from './helpers/world.ts';
 
@@ -156,21 +157,14 @@ describe('metrics and request logs', () => {
   });
 
   test('replication series on the source region, router series per MRAP and region on the global endpoint', async () => {
-    await us.send(new CreateBucketCommand({ Bucket: 'met-src' }));
-    await eu.send(
-      new CreateBucketCommand({ Bucket: 'met-dst', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' as BucketLocationConstraint } }),
-    );
-    await us.send(new PutBucketVersioningCommand({ Bucket: 'met-src', VersioningConfiguration: { Status: 'Enabled' } }));
-    await eu.send(new PutBucketVersioningCommand({ Bucket: 'met-dst', VersioningConfiguration: { Status: 'Enabled' } }));
-    await us.send(
-      new PutBucketReplicationCommand({
-        Bucket: 'met-src',
-        ReplicationConfiguration: {
-          Role: `arn:aws:iam::${AccountId}:role/replication`,
-          Rules: [{ ID: 'to-eu', Priority: 1, Status: 'Enabled', Filter: {}, DeleteMarkerReplication: { Status: 'Disabled' }, Destination: { Bucket: 'arn:aws:s3:::met-dst' } }],
-        },
-      }),
-    );
+    await replicatedPair({
+      source: us,
+      destination: eu,
+      sourceBucket: 'met-src',
+      destinationBucket: 'met-dst',
+      destinationRegion: 'eu-west-1',
+      ruleId: 'to-eu',
+    });
     await us.send(new PutObjectCommand({ Bucket: 'met-src', Key: 'r/1', Body: 'replicate me' }));
     const labels = { region: 'us-east-1', bucket: 'met-src', rule: 'to-eu', destination: 'met-dst' };
     await eventually(async () => {

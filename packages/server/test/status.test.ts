@@ -16,13 +16,13 @@ import {
   PutBucketReplicationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
-  type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
 import { CreateMultiRegionAccessPointCommand, GetMultiRegionAccessPointCommand, S3ControlClient } from '@aws-sdk/client-s3-control';
 import { faultsPath } from '../src/cli/fault.ts';
 import type { WorldStatus } from '../src/cli/status.ts';
 import { FaultStore } from '../src/core/faults.ts';
 import { eventually } from './helpers/eventually.ts';
+import { replicatedPair } from './helpers/replication.ts';
 import { MERIDIAN_BIN } from './helpers/process.ts';
 import { rawRequest } from './helpers/raw-request.ts';
 import { CREDENTIALS, localhostResolvingHandler, startTestWorld, type TestWorld } from './helpers/world.ts';
@@ -67,22 +67,15 @@ describe('meridian status', () => {
     faults = new FaultStore(faultsPath(w.dataDir));
     const us = w.client('us-east-1');
     const eu = w.client('eu-west-1');
-    await us.send(new CreateBucketCommand({ Bucket: 'st-src' }));
+    await replicatedPair({
+      source: us,
+      destination: eu,
+      sourceBucket: 'st-src',
+      destinationBucket: 'st-dst',
+      destinationRegion: 'eu-west-1',
+      ruleId: 'to-eu',
+    });
     await us.send(new CreateBucketCommand({ Bucket: 'st-other' }));
-    await eu.send(
-      new CreateBucketCommand({ Bucket: 'st-dst', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' as BucketLocationConstraint } }),
-    );
-    await us.send(new PutBucketVersioningCommand({ Bucket: 'st-src', VersioningConfiguration: { Status: 'Enabled' } }));
-    await eu.send(new PutBucketVersioningCommand({ Bucket: 'st-dst', VersioningConfiguration: { Status: 'Enabled' } }));
-    await us.send(
-      new PutBucketReplicationCommand({
-        Bucket: 'st-src',
-        ReplicationConfiguration: {
-          Role: `arn:aws:iam::${AccountId}:role/replication`,
-          Rules: [{ ID: 'to-eu', Priority: 1, Status: 'Enabled', Filter: {}, DeleteMarkerReplication: { Status: 'Disabled' }, Destination: { Bucket: 'arn:aws:s3:::st-dst' } }],
-        },
-      }),
-    );
     for (const [i, size] of SIZES.entries()) {
       await us.send(new PutObjectCommand({ Bucket: 'st-src', Key: `o${i}`, Body: Buffer.alloc(size, 7) }));
     }
